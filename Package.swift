@@ -1,0 +1,41 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// C compression libraries are reached through small system-library targets; `scripts/setup`
+/// installs their Debian -dev packages.
+func cLibrary(_ name: String, _ apt: String) -> Target {
+    .systemLibrary(name: name, path: "Sources/\(name)", providers: [.apt([apt])])
+}
+
+let package = Package(
+    name: "swift-anndata",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Zarr", targets: ["Zarr"]),
+        .library(name: "AnnData", targets: ["AnnData"]),
+        .executable(name: "anndata", targets: ["AnnDataCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        cLibrary("CZstd", "libzstd-dev"),
+        cLibrary("CBlosc", "libblosc-dev"),
+        cLibrary("CLZ4", "liblz4-dev"),
+        cLibrary("CZlib", "zlib1g-dev"),
+        cLibrary("CDeflate", "libdeflate-dev"),
+        cLibrary("CBzip2", "libbz2-dev"),
+        .target(
+            name: "Zarr",
+            dependencies: ["CZstd", "CBlosc", "CLZ4", "CZlib", "CDeflate", "CBzip2"]
+        ),
+        .target(name: "AnnData", dependencies: ["Zarr"]),
+        .executableTarget(
+            name: "AnnDataCLI",
+            dependencies: ["Zarr", "AnnData", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "ZarrTests", dependencies: ["Zarr"]),
+        .testTarget(name: "AnnDataTests", dependencies: ["AnnData", "Zarr"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

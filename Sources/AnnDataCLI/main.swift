@@ -1,0 +1,2 @@
+import Zarr
+@main struct Main { static func main() {} }

@@ -1,0 +1,103 @@
+/// Copies of rectangular regions between C-ordered buffers, in contiguous runs.
+enum RegionCopy {
+    /// Copies the box of extent `extent` at `srcOrigin` in a `srcShape` buffer to `dstOrigin`
+    /// in a `dstShape` buffer. Elements are `itemSize` bytes.
+    static func copy(
+        from src: UnsafeRawPointer, srcShape: [Int], srcOrigin: [Int],
+        to dst: UnsafeMutableRawPointer, dstShape: [Int], dstOrigin: [Int],
+        extent: [Int], itemSize: Int
+    ) {
+        let rank = extent.count
+        if extent.contains(0) { return }
+        if rank == 0 { dst.copyMemory(from: src, byteCount: itemSize); return }
+        // Collapse trailing dimensions that are whole in both buffers into one contiguous run.
+        var runDims = 1
+        var run = extent[rank - 1]
+        while runDims < rank {
+            let d = rank - runDims
+            guard extent[d] == srcShape[d], extent[d] == dstShape[d], srcOrigin[d] == 0, dstOrigin[d] == 0 else { break }
+            run *= extent[d - 1]
+            runDims += 1
+        }
+        let runBytes = run * itemSize
+        var srcStrides = [Int](repeating: itemSize, count: rank)
+        var dstStrides = [Int](repeating: itemSize, count: rank)
+        for d in stride(from: rank - 2, through: 0, by: -1) {
+            srcStrides[d] = srcStrides[d + 1] * srcShape[d + 1]
+            dstStrides[d] = dstStrides[d + 1] * dstShape[d + 1]
+        }
+        var srcOff = 0, dstOff = 0
+        for d in 0..<rank { srcOff += srcOrigin[d] * srcStrides[d]; dstOff += dstOrigin[d] * dstStrides[d] }
+        let outer = rank - runDims  // dimensions iterated one by one
+        if outer == 0 { (dst + dstOff).copyMemory(from: src + srcOff, byteCount: runBytes); return }
+        var idx = [Int](repeating: 0, count: outer)
+        while true {
+            (dst + dstOff).copyMemory(from: src + srcOff, byteCount: runBytes)
+            var d = outer - 1
+            while d >= 0 {
+                idx[d] += 1
+                srcOff += srcStrides[d]
+                dstOff += dstStrides[d]
+                if idx[d] < extent[d] { break }
+                srcOff -= srcStrides[d] * extent[d]
+                dstOff -= dstStrides[d] * extent[d]
+                idx[d] = 0
+                d -= 1
+            }
+            if d < 0 { return }
+        }
+    }
+
+    /// The same copy for variable-length elements.
+    static func copy(
+        from src: [[UInt8]], srcShape: [Int], srcOrigin: [Int],
+        to dst: inout [[UInt8]], dstShape: [Int], dstOrigin: [Int], extent: [Int]
+    ) {
+        let rank = extent.count
+        if extent.contains(0) { return }
+        if rank == 0 { dst[0] = src[0]; return }
+        var srcStrides = [Int](repeating: 1, count: rank)
+        var dstStrides = [Int](repeating: 1, count: rank)
+        for d in stride(from: rank - 2, through: 0, by: -1) {
+            srcStrides[d] = srcStrides[d + 1] * srcShape[d + 1]
+            dstStrides[d] = dstStrides[d + 1] * dstShape[d + 1]
+        }
+        var idx = [Int](repeating: 0, count: rank)
+        while true {
+            var s = 0, t = 0
+            for d in 0..<rank { s += (srcOrigin[d] + idx[d]) * srcStrides[d]; t += (dstOrigin[d] + idx[d]) * dstStrides[d] }
+            dst[t] = src[s]
+            var d = rank - 1
+            while d >= 0 {
+                idx[d] += 1
+                if idx[d] < extent[d] { break }
+                idx[d] = 0
+                d -= 1
+            }
+            if d < 0 { return }
+        }
+    }
+
+    /// Copies a region between two `NDArray`s of the same type.
+    static func copy(from src: NDArray, srcOrigin: [Int], to dst: inout NDArray, dstOrigin: [Int], extent: [Int]) {
+        switch (src.storage, dst.storage) {
+        case (.fixed(let s), .fixed(var d)):
+            dst.storage = .fixed([])
+            let size = src.dataType.itemSize ?? 1
+            s.withUnsafeBytes { sp in
+                d.withUnsafeMutableBytes { dp in
+                    guard let sb = sp.baseAddress, let db = dp.baseAddress else { return }
+                    copy(from: sb, srcShape: src.shape, srcOrigin: srcOrigin, to: db, dstShape: dst.shape,
+                         dstOrigin: dstOrigin, extent: extent, itemSize: size)
+                }
+            }
+            dst.storage = .fixed(d)
+        case (.variable(let s), .variable(var d)):
+            dst.storage = .variable([])
+            copy(from: s, srcShape: src.shape, srcOrigin: srcOrigin, to: &d, dstShape: dst.shape, dstOrigin: dstOrigin, extent: extent)
+            dst.storage = .variable(d)
+        default:
+            break
+        }
+    }
+}

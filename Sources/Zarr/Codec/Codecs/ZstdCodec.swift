@@ -1,0 +1,124 @@
+import CZstd
+
+/// `zstd` (v3 default compressor; numcodecs id `zstd`). Always writes the frame content size;
+/// decodes frames that lack it by streaming.
+public struct ZstdCodec: BytesToBytesCodec, V2Codec {
+    public static let v3Name = "zstd"
+    public static let v2ID: String? = "zstd"
+    public static let kind = CodecKind.bytesToBytes
+
+    /// The compression level, -131072...22; 0 is the library default.
+    public var level: Int
+    /// Whether frames carry a content checksum.
+    public var checksum: Bool
+
+    /// A zstd codec.
+    public init(level: Int = 0, checksum: Bool = false) {
+        self.level = level
+        self.checksum = checksum
+    }
+
+    public init(v3Configuration c: JSONObject, spec: ChunkSpec) throws(ZarrError) {
+        level = try c.int("level", codec: Self.v3Name) ?? 0
+        checksum = try c.bool("checksum", codec: Self.v3Name) ?? false
+        guard (-131072...22).contains(level) else {
+            throw .invalidCodecConfiguration(codec: Self.v3Name, reason: "level \(level) outside -131072...22")
+        }
+    }
+
+    public init(v2Configuration c: JSONObject, spec: ChunkSpec) throws(ZarrError) {
+        try self.init(v3Configuration: c, spec: spec)
+    }
+
+    public var v3Configuration: JSONObject? { ["level": .integer(level), "checksum": .bool(checksum)] }
+    public var v2Configuration: JSONObject {
+        var o: JSONObject = ["id": "zstd", "level": .integer(level)]
+        if checksum { o["checksum"] = true }
+        return o
+    }
+
+    static func check(_ code: Int) throws(ZarrError) {
+        if ZSTD_isError(code) != 0 {
+            throw .codecFailure(codec: "zstd", reason: String(cString: ZSTD_getErrorName(code)))
+        }
+    }
+
+    public func encode(_ bytes: [UInt8]) throws(ZarrError) -> [UInt8] {
+        guard let ctx = ZSTD_createCCtx() else { throw .codecFailure(codec: "zstd", reason: "out of memory") }
+        defer { ZSTD_freeCCtx(ctx) }
+        try Self.check(ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, Int32(level)))
+        try Self.check(ZSTD_CCtx_setParameter(ctx, ZSTD_c_checksumFlag, checksum ? 1 : 0))
+        try Self.check(ZSTD_CCtx_setParameter(ctx, ZSTD_c_contentSizeFlag, 1))
+        let bound = ZSTD_compressBound(bytes.count)
+        var result = 0
+        let out = [UInt8](unsafeUninitializedCapacity: bound) { buf, n in
+            result = bytes.withUnsafeBytes { src in
+                ZSTD_compress2(ctx, buf.baseAddress, bound, src.baseAddress, src.count)
+            }
+            n = ZSTD_isError(result) != 0 ? 0 : result
+        }
+        try Self.check(result)
+        return out
+    }
+
+    public func decode(_ bytes: [UInt8]) throws(ZarrError) -> [UInt8] {
+        let size = bytes.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, $0.count) }
+        if size == ZSTD_CONTENTSIZE_ERROR {
+            throw .codecFailure(codec: "zstd", reason: "not a zstd frame")
+        }
+        if size != ZSTD_CONTENTSIZE_UNKNOWN, size <= UInt64(Int.max) {
+            // One frame with a known size; several concatenated frames fall back to streaming.
+            let n = Int(size)
+            var result = 0
+            let out = [UInt8](unsafeUninitializedCapacity: n) { buf, count in
+                result = bytes.withUnsafeBytes { src in
+                    ZSTD_decompress(buf.baseAddress, n, src.baseAddress, src.count)
+                }
+                count = (ZSTD_isError(result) == 0 && result == n) ? n : 0
+            }
+            if ZSTD_isError(result) == 0 && result == n { return out }
+            // Otherwise (several frames, or a wrong size in the header) stream it.
+        }
+        return try streamDecode(bytes)
+    }
+
+    public func decode(_ bytes: [UInt8], into destination: UnsafeMutableRawBufferPointer) throws(ZarrError) -> Bool {
+        let size = bytes.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, $0.count) }
+        guard size == UInt64(destination.count) else { return false }
+        let result = bytes.withUnsafeBytes { src in
+            ZSTD_decompress(destination.baseAddress, destination.count, src.baseAddress, src.count)
+        }
+        try Self.check(result)
+        guard result == destination.count else {
+            throw .codecFailure(codec: "zstd", reason: "decoded \(result) bytes, expected \(destination.count)")
+        }
+        return true
+    }
+
+    func streamDecode(_ bytes: [UInt8]) throws(ZarrError) -> [UInt8] {
+        guard let ds = ZSTD_createDStream() else { throw .codecFailure(codec: "zstd", reason: "out of memory") }
+        defer { ZSTD_freeDStream(ds) }
+        var out: [UInt8] = []
+        let chunk = ZSTD_DStreamOutSize()
+        var buffer = [UInt8](repeating: 0, count: chunk)
+        var lastResult = 0
+        var failure = 0
+        bytes.withUnsafeBytes { src in
+            var input = ZSTD_inBuffer(src: src.baseAddress, size: src.count, pos: 0)
+            repeat {
+                let (r, produced) = buffer.withUnsafeMutableBytes { dst in
+                    var output = ZSTD_outBuffer(dst: dst.baseAddress, size: dst.count, pos: 0)
+                    let r = ZSTD_decompressStream(ds, &output, &input)
+                    return (r, output.pos)
+                }
+                if ZSTD_isError(r) != 0 { failure = r; return }
+                lastResult = r
+                out.append(contentsOf: buffer[0..<produced])
+                if produced == 0 && input.pos == input.size { break }
+            } while input.pos < input.size || lastResult != 0
+        }
+        if failure != 0 { try Self.check(failure) }
+        guard lastResult == 0 else { throw .codecFailure(codec: "zstd", reason: "truncated frame") }
+        return out
+    }
+}

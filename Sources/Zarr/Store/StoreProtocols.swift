@@ -1,0 +1,48 @@
+/// A store that can read values by key: the one capability every store has.
+///
+/// Keys are `/`-separated relative paths such as `a/b/zarr.json` or `X/c/0/0`.
+public protocol ReadableStore: Sendable {
+    /// The whole value at `key`, or `nil` if there is none.
+    func get(_ key: String) async throws -> [UInt8]?
+    /// Part of the value at `key`, or `nil` if there is none. A range past the end is clamped.
+    func get(_ key: String, range: ByteRange) async throws -> [UInt8]?
+    /// Whether a value exists at `key`.
+    func exists(_ key: String) async throws -> Bool
+    /// A short description for messages (a path or URL).
+    var storeDescription: String { get }
+}
+
+/// A store that can also be written.
+public protocol WritableStore: ReadableStore {
+    /// Stores `value` at `key` atomically: readers see the old value or the new one, never a mix.
+    func set(_ key: String, _ value: [UInt8]) async throws
+    /// Removes `key`; removing a missing key is not an error.
+    func delete(_ key: String) async throws
+    /// Removes every key under `prefix` (a `/`-terminated directory prefix, or `""` for all).
+    func deletePrefix(_ prefix: String) async throws
+}
+
+/// One level of a listing: the values directly under a prefix and the sub-prefixes.
+public struct StoreListing: Sendable, Equatable {
+    /// Keys directly under the prefix (full keys).
+    public var keys: [String]
+    /// Names of the child "directories" (without the prefix, without a trailing `/`).
+    public var prefixes: [String]
+    /// A listing.
+    public init(keys: [String], prefixes: [String]) { self.keys = keys; self.prefixes = prefixes }
+}
+
+/// A store that can list its keys. HTTP stores cannot; they rely on consolidated metadata.
+public protocol ListableStore: ReadableStore {
+    /// Every key under `prefix` (`""` for all), at any depth, sorted.
+    func list(prefix: String) async throws -> [String]
+    /// The keys and child prefixes directly under `prefix` (`""` or `a/b/`).
+    func listDirectory(_ prefix: String) async throws -> StoreListing
+}
+
+extension ReadableStore {
+    public func exists(_ key: String) async throws -> Bool { try await get(key, range: .slice(offset: 0, length: 0)) != nil }
+}
+
+/// A store that reads, writes and lists.
+public typealias ReadWriteListableStore = WritableStore & ListableStore
