@@ -101,3 +101,41 @@ enum RegionCopy {
         }
     }
 }
+
+extension RegionCopy {
+    /// Fills the box of extent `extent` at `origin` in a `shape` buffer with `element`.
+    static func fill(_ dst: UnsafeMutableRawPointer, shape: [Int], origin: [Int], extent: [Int], element: [UInt8]) {
+        let size = element.count
+        guard size > 0, !extent.contains(0) else { return }
+        let n = extent.reduce(1, *)
+        // Build the filled box once, then copy it in place with the run logic above.
+        let zero = element.allSatisfy { $0 == 0 }
+        let box = UnsafeMutableRawPointer.allocate(byteCount: n * size, alignment: 16)
+        defer { box.deallocate() }
+        if zero {
+            box.initializeMemory(as: UInt8.self, repeating: 0, count: n * size)
+        } else {
+            element.withUnsafeBytes { e in
+                for i in 0..<n { (box + i * size).copyMemory(from: e.baseAddress!, byteCount: size) }
+            }
+        }
+        copy(from: box, srcShape: extent, srcOrigin: [Int](repeating: 0, count: extent.count),
+             to: dst, dstShape: shape, dstOrigin: origin, extent: extent, itemSize: size)
+    }
+
+    /// Whether the box at `origin` of `extent` is one contiguous span of a `shape` buffer.
+    static func isContiguous(shape: [Int], origin: [Int], extent: [Int]) -> Bool {
+        var d = shape.count - 1
+        while d > 0 && extent[d] == shape[d] { d -= 1 }
+        // Dimensions before d must have extent 1.
+        for k in 0..<max(d, 0) where extent[k] != 1 { return false }
+        return true
+    }
+
+    /// The byte offset of `origin` in a C-ordered `shape` buffer.
+    static func offset(of origin: [Int], shape: [Int], itemSize: Int) -> Int {
+        var off = 0
+        for d in 0..<shape.count { off = off * shape[d] + origin[d] }
+        return off * itemSize
+    }
+}

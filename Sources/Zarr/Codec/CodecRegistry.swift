@@ -21,8 +21,9 @@ public struct CodecRegistry: Sendable {
 
     /// Every codec this package implements.
     public static let standard = CodecRegistry([
-        BytesCodec.self, TransposeCodec.self, VlenUTF8Codec.self, VlenBytesCodec.self,
+        BytesCodec.self, TransposeCodec.self, VlenUTF8Codec.self, VlenBytesCodec.self, ShardingCodec.self,
         ZstdCodec.self, Crc32cCodec.self,
+        GzipCodec.self, ZlibCodec.self, BloscCodec.self, LZ4Codec.self, Bz2Codec.self,
     ])
 
     /// Builds a codec from one v3 `codecs` entry (an object or a bare name).

@@ -30,7 +30,7 @@ extension JSONValue {
             if a.isEmpty { out.append(contentsOf: [0x5B, 0x5D]); return }
             out.append(0x5B)
             for (n, v) in a.enumerated() {
-                if n > 0 { out.append(0x2C); if indent == 0 { out.append(0x20) } }
+                if n > 0 { out.append(0x2C) }
                 newline(&out, indent, level + 1)
                 v.write(to: &out, indent: indent, level: level + 1)
             }
@@ -40,10 +40,10 @@ extension JSONValue {
             if o.isEmpty { out.append(contentsOf: [0x7B, 0x7D]); return }
             out.append(0x7B)
             for (n, m) in o.members.enumerated() {
-                if n > 0 { out.append(0x2C); if indent == 0 { out.append(0x20) } }
+                if n > 0 { out.append(0x2C) }
                 newline(&out, indent, level + 1)
                 JSONValue.writeString(m.key, to: &out)
-                out.append(contentsOf: [0x3A, 0x20])
+                out.append(0x3A); if indent > 0 { out.append(0x20) }
                 m.value.write(to: &out, indent: indent, level: level + 1)
             }
             newline(&out, indent, level)

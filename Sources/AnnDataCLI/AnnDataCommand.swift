@@ -1,0 +1,20 @@
+import ArgumentParser
+
+/// `anndata`: inspect, convert, validate and benchmark AnnData and Zarr stores.
+@main
+struct AnnDataCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "anndata",
+        abstract: "Native AnnData and Zarr v2/v3 tools.",
+        subcommands: [ZarrCommand.self]
+    )
+}
+
+/// `anndata zarr ...`: drive the Zarr engine directly.
+struct ZarrCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "zarr",
+        abstract: "Create, write, read, consolidate and list Zarr arrays and groups.",
+        subcommands: [ZarrCreate.self, ZarrWrite.self, ZarrRead.self, ZarrConsolidate.self, ZarrTree.self]
+    )
+}

@@ -1,0 +1,159 @@
+import ArgumentParser
+import Foundation
+import Zarr
+
+/// Options shared by the verbs that name a node.
+struct NodeOptions: ParsableArguments {
+    @Argument(help: "The store: a directory, or a .zip archive (read-only).")
+    var store: String
+
+    @Option(help: "The node path inside the store (default: the root).")
+    var path: String = ""
+
+    func nodePath() throws -> String { try StoreKey.normalizeNodePath(path) }
+}
+
+struct ZarrCreate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create", abstract: "Create an array or group from a zarr.json, .zarray or .zgroup document.")
+
+    @OptionGroup var node: NodeOptions
+    @Option(help: "The metadata document.") var metadata: String
+    @Option(help: "A JSON object of attributes to merge (the document's keys win).") var attributes: String?
+
+    func run() async throws {
+        let path = try node.nodePath()
+        let store = try StoreLocation.writable(node.store)
+        let doc = try JSONValue.parse(try ValuesFile.read(metadata))
+        var extra = JSONObject()
+        if let attributes {
+            guard let o = try JSONValue.parse(try ValuesFile.read(attributes)).object else {
+                throw ZarrError.invalidMetadata(path: attributes, reason: "attributes must be a JSON object")
+            }
+            extra = o
+        }
+        guard let o = doc.object else { throw ZarrError.invalidMetadata(path: metadata, reason: "not a JSON object") }
+        switch o["zarr_format"]?.int {
+        case 3:
+            var node = try NodeMetadata.parseV3(doc, path: path)
+            switch node {
+            case .array(var a):
+                var merged = extra
+                merged.merge(a.attributes)
+                a.attributes = merged
+                node = .array(a)
+                try await ZarrArray.create(store, path: path, metadata: a)
+            case .group(var g):
+                var merged = extra
+                merged.merge(g.attributes)
+                g.attributes = merged
+                node = .group(g)
+                try await NodeMetadata.removeNode(store, path: path)
+                try await ZarrGroup.create(store, path: path, format: .v3, attributes: g.attributes)
+            }
+        case 2:
+            if o["dtype"] != nil || o["chunks"] != nil {
+                let a = try ArrayMetadata.parseV2(doc, attributes: extra, path: path)
+                try await ZarrArray.create(store, path: path, metadata: a)
+            } else {
+                try await NodeMetadata.removeNode(store, path: path)
+                try await ZarrGroup.create(store, path: path, format: .v2, attributes: extra)
+            }
+        default:
+            throw ZarrError.invalidMetadata(path: metadata, reason: "zarr_format must be 2 or 3")
+        }
+    }
+}
+
+struct ZarrWrite: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "write", abstract: "Write values into an array region.")
+
+    @OptionGroup var node: NodeOptions
+    @Option(help: "The region, start:stop per dimension, comma separated (default: the whole array).") var region: String?
+    @Option(help: "The values file (C order; see the README).") var values: String
+
+    func run() async throws {
+        let path = try node.nodePath()
+        let store = try StoreLocation.writable(node.store)
+        let array = try await ZarrArray.open(store, path: path)
+        let sel = try region.map { try RegionArgument.parse($0, rank: array.shape.count) } ?? array.fullRegion
+        let data = try ValuesFile.decode(try ValuesFile.read(values), dataType: array.dataType, shape: sel.map(\.count))
+        try await array.write(data, at: sel.map(\.lowerBound))
+    }
+}
+
+struct ZarrRead: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "read", abstract: "Read an array region into a values file.")
+
+    @OptionGroup var node: NodeOptions
+    @Option(help: "The region, start:stop per dimension, comma separated (default: the whole array).") var region: String?
+    @Option(help: "Where to write the values.") var out: String
+
+    func run() async throws {
+        let path = try node.nodePath()
+        let store = try StoreLocation.readable(node.store)
+        let array = try await ZarrArray.open(store, path: path)
+        if array.shape.isEmpty, region != nil { throw ZarrError.invalidSelection("a 0-d array takes no --region") }
+        let sel = try region.map { try RegionArgument.parse($0, rank: array.shape.count) }
+        let values = try await array.read(sel)
+        try ValuesFile.write(ValuesFile.encode(values), to: out)
+        let line: JSONValue = [
+            "zarr_format": .integer(array.metadata.zarrFormat.rawValue), "shape": .integers(values.shape),
+            "data_type": .string(array.dataType.name),
+        ]
+        print(line.serializedString(indent: 0))
+    }
+}
+
+struct ZarrConsolidate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "consolidate", abstract: "Write consolidated metadata for the whole hierarchy.")
+
+    @Argument(help: "The store directory.") var store: String
+
+    func run() async throws {
+        try await ConsolidatedMetadata.consolidate(try StoreLocation.writable(store))
+    }
+}
+
+struct ZarrTree: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "tree", abstract: "Print the hierarchy, one node per line.")
+
+    @Argument(help: "The store: a directory, or a .zip archive.") var store: String
+
+    func run() async throws {
+        let s = try StoreLocation.readable(store)
+        let root = try await NodeMetadata.read(s, path: "")
+        print("/ \(Self.describe(root))")
+        if case .group = root {
+            let group = try await ZarrGroup.open(s)
+            try await Self.printChildren(of: group, store: s, depth: 1)
+        }
+    }
+
+    static func describe(_ node: NodeMetadata) -> String {
+        switch node {
+        case .group(let g): return "group (zarr v\(g.zarrFormat.rawValue))"
+        case .array(let a):
+            return "array \(a.dataType.name) shape [\(a.shape.map(String.init).joined(separator: ", "))] chunks [\(a.chunkShape.map(String.init).joined(separator: ", "))] (zarr v\(a.zarrFormat.rawValue))"
+        }
+    }
+
+    static func printChildren(of group: ZarrGroup, store: any ReadableStore, depth: Int) async throws {
+        for (name, node) in try await group.children() {
+            print(String(repeating: "  ", count: depth) + name + " " + describe(node))
+            if case .group(let g) = node {
+                let path = StoreKey.join(group.path, name)
+                let child: ZarrGroup
+                if let c = group.consolidated {
+                    let nodes = c.nodes.compactMap { entry -> (path: String, node: NodeMetadata)? in
+                        entry.path.hasPrefix(name + "/") ? (String(entry.path.dropFirst(name.count + 1)), entry.node) : nil
+                    }
+                    child = ZarrGroup(store: store, path: path, metadata: g, consolidated: ConsolidatedMetadata(zarrFormat: c.zarrFormat, nodes: nodes))
+                } else {
+                    child = ZarrGroup(store: store, path: path, metadata: g)
+                }
+                try await printChildren(of: child, store: store, depth: depth + 1)
+            }
+        }
+    }
+}

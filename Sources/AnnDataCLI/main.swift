@@ -1,2 +1,0 @@
-import Zarr
-@main struct Main { static func main() {} }

@@ -1,0 +1,184 @@
+extension ZarrArray {
+    /// One piece of work for the decoders: the encoded bytes of a chunk (or `nil` for a missing
+    /// one) and where its overlap goes.
+    struct DecodeJob: Sendable {
+        var key: String
+        var bytes: [UInt8]?
+        var chain: CodecChain
+        var inChunk: [Int]
+        var inRegion: [Int]
+        var extent: [Int]
+        var chunkShape: [Int]
+        var coversChunk: Bool
+    }
+
+    /// Reads `region` (the whole array when `nil`). Only the chunks the region touches are
+    /// fetched; for sharded arrays, only the shard indexes and the inner chunks it touches.
+    /// Missing chunks read as the fill value.
+    public func read(_ region: [Range<Int>]? = nil, options: ConcurrencyOptions = .automatic) async throws -> NDArray {
+        let region = region ?? fullRegion
+        try checkRegion(region)
+        let outShape = region.map(\.count)
+        var out = NDArray.uninitialized(dataType: dataType, shape: outShape)
+        let overlaps = metadata.grid.overlaps(region)
+        // Work in batches so that encoded bytes in memory stay bounded.
+        let batch = max(4 * options.codecThreads, 16)
+        var start = 0
+        while start < overlaps.count {
+            let part = Array(overlaps[start..<min(start + batch, overlaps.count)])
+            start += part.count
+            let jobs = try await fetchJobs(part, options: options)
+            try decode(jobs, into: &out, options: options)
+        }
+        return out
+    }
+
+    /// Fetches what the overlaps need: whole chunks, or shard indexes then inner chunks.
+    func fetchJobs(_ overlaps: [ChunkGrid.Overlap], options: ConcurrencyOptions) async throws -> [DecodeJob] {
+        let store = self.store
+        if let sharding = shardingCodec {
+            let nested = try await Parallel.map(overlaps, limit: options.ioRequests) { ov in
+                try await self.shardJobs(ov, sharding: sharding, store: store, options: options)
+            }
+            return nested.flatMap { $0 }
+        }
+        let chain = self.chain
+        let chunkShape = metadata.chunkShape
+        return try await Parallel.map(overlaps, limit: options.ioRequests) { ov in
+            let key = self.chunkKey(ov.chunk)
+            let bytes = try await store.get(key)
+            return DecodeJob(key: key, bytes: bytes, chain: chain, inChunk: ov.inChunk, inRegion: ov.inRegion,
+                             extent: ov.extent, chunkShape: chunkShape, coversChunk: ov.coversChunk)
+        }
+    }
+
+    /// The inner-chunk jobs of one shard overlap.
+    func shardJobs(_ ov: ChunkGrid.Overlap, sharding: ShardingCodec, store: any ReadableStore, options: ConcurrencyOptions) async throws -> [DecodeJob] {
+        let key = chunkKey(ov.chunk)
+        let innerShape = sharding.innerChunkShape
+        let innerGrid = ChunkGrid(shape: metadata.chunkShape, chunkShape: innerShape)
+        let region = (0..<ov.extent.count).map { ov.inChunk[$0]..<(ov.inChunk[$0] + ov.extent[$0]) }
+        let inner = innerGrid.overlaps(region)
+        @Sendable func job(_ io: ChunkGrid.Overlap, _ bytes: [UInt8]?) -> DecodeJob {
+            DecodeJob(key: key, bytes: bytes, chain: sharding.innerChain, inChunk: io.inChunk,
+                      inRegion: zip(ov.inRegion, io.inRegion).map(+), extent: io.extent, chunkShape: innerShape,
+                      coversChunk: io.coversChunk)
+        }
+        do {
+            if ov.coversChunk || inner.count * 2 >= sharding.innerCount {
+                // Most of the shard is needed: one request for all of it.
+                guard let shard = try await store.get(key) else { return inner.map { job($0, nil) } }
+                let index = try sharding.decodeIndex(try sharding.indexBytes(of: shard), shardSize: shard.count)
+                return inner.map { io in
+                    guard let e = index[sharding.innerNumber(io.chunk)] else { return job(io, nil) }
+                    return job(io, Array(shard[e.offset..<e.offset + e.size]))
+                }
+            }
+            guard let indexBytes = try await store.get(key, range: sharding.indexRange) else { return inner.map { job($0, nil) } }
+            let index = try sharding.decodeIndex(indexBytes, shardSize: nil)
+            return try await Parallel.map(inner, limit: options.ioRequests) { io in
+                guard let e = index[sharding.innerNumber(io.chunk)] else { return job(io, nil) }
+                guard let bytes = try await store.get(key, range: .slice(offset: e.offset, length: e.size)), bytes.count == e.size else {
+                    throw ZarrError.corruptChunk(key: key, reason: "inner chunk at \(e.offset)+\(e.size) lies outside the shard")
+                }
+                return job(io, bytes)
+            }
+        } catch let error as ZarrError {
+            if case .codecFailure(_, let reason) = error { throw ZarrError.corruptChunk(key: key, reason: reason) }
+            throw error
+        }
+    }
+
+    /// Decodes jobs into `out` on up to `options.codecThreads` threads.
+    func decode(_ jobs: [DecodeJob], into out: inout NDArray, options: ConcurrencyOptions) throws(ZarrError) {
+        let shape = out.shape
+        let fill = metadata.fillValue
+        let type = dataType
+        switch out.storage {
+        case .fixed(var buffer):
+            out.storage = .fixed([])
+            defer { out.storage = .fixed(buffer) }
+            let size = type.itemSize ?? 1
+            let element = fill.elementBytes(for: type)
+            let failure: ZarrError? = buffer.withUnsafeMutableBytes { dst in
+                guard let base = dst.baseAddress else { return nil }
+                let target = UncheckedBox(base)
+                do throws(ZarrError) { try Parallel.forEach(jobs.count, threads: options.codecThreads) { (i) throws(ZarrError) in
+                    let job = jobs[i]
+                    let dstBase = target.value
+                    guard let bytes = job.bytes else {
+                        RegionCopy.fill(dstBase, shape: shape, origin: job.inRegion, extent: job.extent, element: element)
+                        return
+                    }
+                    do throws(ZarrError) {
+                        if job.coversChunk, job.chain.decodesInPlace,
+                            RegionCopy.isContiguous(shape: shape, origin: job.inRegion, extent: job.extent)
+                        {
+                            let off = RegionCopy.offset(of: job.inRegion, shape: shape, itemSize: size)
+                            let span = UnsafeMutableRawBufferPointer(start: dstBase + off, count: job.extent.reduce(1, *) * size)
+                            if try job.chain.decode(bytes, into: span) { return }
+                        }
+                        let chunk = try job.chain.decode(bytes)
+                        chunk.bytes.withUnsafeBytes { src in
+                            guard let s = src.baseAddress else { return }
+                            RegionCopy.copy(from: s, srcShape: job.chunkShape, srcOrigin: job.inChunk, to: dstBase, dstShape: shape,
+                                            dstOrigin: job.inRegion, extent: job.extent, itemSize: size)
+                        }
+                    } catch {
+                        throw ZarrError.corruptChunk(key: job.key, reason: error.reasonText)
+                    }
+                } } catch { return error }
+                return nil
+            }
+            if let failure { throw failure }
+        case .variable:
+            // Variable-length chunks decode in parallel, then are placed in order.
+            let slots = UncheckedBox(UnsafeMutableBufferPointer<NDArray?>.allocate(capacity: jobs.count))
+            slots.value.initialize(repeating: nil)
+            defer { slots.value.deinitialize(); slots.value.deallocate() }
+            try Parallel.forEach(jobs.count, threads: options.codecThreads) { (i) throws(ZarrError) in
+                guard let bytes = jobs[i].bytes else { return }
+                do throws(ZarrError) {
+                    slots.value[i] = try jobs[i].chain.decode(bytes)
+                } catch {
+                    throw ZarrError.corruptChunk(key: jobs[i].key, reason: error.reasonText)
+                }
+            }
+            for (i, job) in jobs.enumerated() {
+                let chunk = slots.value[i] ?? NDArray(repeating: fill, dataType: type, shape: job.chunkShape)
+                RegionCopy.copy(from: chunk, srcOrigin: job.inChunk, to: &out, dstOrigin: job.inRegion, extent: job.extent)
+            }
+        }
+    }
+}
+
+extension NDArray {
+    /// An array whose fixed-size bytes are not yet written (every byte is written by the read
+    /// before it is returned); variable-length arrays start empty.
+    static func uninitialized(dataType: DataType, shape: [Int]) -> NDArray {
+        let n = shape.reduce(1, *)
+        if let size = dataType.itemSize {
+            let total = n * size
+            let bytes = [UInt8](unsafeUninitializedCapacity: total) { _, count in count = total }
+            return NDArray(unchecked: dataType, shape: shape, storage: .fixed(bytes))
+        }
+        return NDArray(unchecked: dataType, shape: shape, storage: .variable([[UInt8]](repeating: [], count: n)))
+    }
+
+    init(unchecked dataType: DataType, shape: [Int], storage: Storage) {
+        self.dataType = dataType
+        self.shape = shape
+        self.storage = storage
+    }
+}
+
+extension ZarrError {
+    /// The reason part of a codec error, for wrapping into `corruptChunk`.
+    var reasonText: String {
+        switch self {
+        case .codecFailure(let c, let r): return "\(c): \(r)"
+        case .corruptChunk(_, let r): return r
+        default: return description
+        }
+    }
+}

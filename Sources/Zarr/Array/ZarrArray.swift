@@ -1,0 +1,82 @@
+/// An array in a store: its metadata, its codec chain, and where its chunks live.
+///
+/// Opening reads only metadata; `read` and `write` (in `ZarrArray+Read.swift` and
+/// `ZarrArray+Write.swift`) touch only the chunks a region needs.
+public struct ZarrArray: Sendable {
+    /// The store that holds the array.
+    public let store: any ReadableStore
+    /// The node path (`""` for a root array).
+    public let path: String
+    /// The metadata.
+    public let metadata: ArrayMetadata
+    /// The codec chain built from the metadata.
+    public let chain: CodecChain
+
+    /// An array whose metadata is already known (for example from consolidated metadata).
+    public init(store: any ReadableStore, path: String, metadata: ArrayMetadata) throws(ZarrError) {
+        let p = try StoreKey.normalizeNodePath(path)
+        self.store = store
+        self.path = p
+        self.metadata = metadata
+        do throws(ZarrError) {
+            self.chain = try metadata.makeChain()
+        } catch {
+            throw error.at(p)
+        }
+    }
+
+    /// Opens the array at `path`, reading its metadata (v3 `zarr.json`, else v2 `.zarray`).
+    public static func open(_ store: any ReadableStore, path: String = "") async throws -> ZarrArray {
+        let p = try StoreKey.normalizeNodePath(path)
+        guard case .array(let m) = try await NodeMetadata.read(store, path: p) else {
+            throw ZarrError.nodeKindMismatch(path: p, expected: "an array")
+        }
+        return try ZarrArray(store: store, path: p, metadata: m)
+    }
+
+    /// Creates (or replaces) an array at `path`: removes any node there and its chunks, writes
+    /// the metadata, and creates missing parent groups in the same format.
+    @discardableResult
+    public static func create(
+        _ store: any WritableStore, path: String = "", metadata: ArrayMetadata
+    ) async throws -> ZarrArray {
+        let p = try StoreKey.normalizeNodePath(path)
+        try metadata.validate(path: p)
+        let array = try ZarrArray(store: store, path: p, metadata: metadata)
+        try await NodeMetadata.removeNode(store, path: p)
+        try await NodeMetadata.createParents(store, of: p, format: metadata.zarrFormat)
+        try await NodeMetadata.write(.array(metadata), to: store, path: p)
+        return array
+    }
+
+    /// The shape.
+    public var shape: [Int] { metadata.shape }
+    /// The element type.
+    public var dataType: DataType { metadata.dataType }
+    /// The attributes.
+    public var attributes: JSONObject { metadata.attributes }
+
+    /// The store key of chunk `index`.
+    public func chunkKey(_ index: [Int]) -> String {
+        StoreKey.prefix(of: path) + metadata.chunkKeyEncoding.key(index)
+    }
+
+    /// The full region of the array.
+    public var fullRegion: [Range<Int>] { metadata.shape.map { 0..<$0 } }
+
+    /// Checks that `region` lies inside the array.
+    func checkRegion(_ region: [Range<Int>]) throws(ZarrError) {
+        guard region.count == shape.count else {
+            throw .invalidSelection("\(region.count) ranges for an array of rank \(shape.count) at '\(path)'")
+        }
+        for (r, n) in zip(region, shape) where r.lowerBound < 0 || r.upperBound > n {
+            throw .invalidSelection("\(r.lowerBound):\(r.upperBound) is outside 0:\(n) at '\(path)'")
+        }
+    }
+
+    /// The sharding codec, if the chain is exactly `sharding_indexed` (partial reads apply).
+    var shardingCodec: ShardingCodec? {
+        guard chain.arrayToArray.isEmpty, chain.bytesToBytes.isEmpty else { return nil }
+        return chain.arrayToBytes as? ShardingCodec
+    }
+}
