@@ -12,7 +12,7 @@ public enum ByteRange: Sendable, Hashable {
         case .all: return 0..<size
         case .slice(let o, let l):
             let lo = min(max(o, 0), size)
-            return lo..<min(size, lo + max(l, 0))
+            return lo..<(max(l, 0) >= size - lo ? size : lo + max(l, 0))
         case .from(let o): return min(max(o, 0), size)..<size
         case .suffix(let l): return max(0, size - max(l, 0))..<size
         }
