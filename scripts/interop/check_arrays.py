@@ -9,7 +9,8 @@ MANIFEST is a JSON list of entries (the same format make_corpus.py writes):
      "zarr_format": 2|3, "data_type": "<v3 core name, U<n>/S<n> for fixed strings>",
      "shape": [...], "values": "<values file relative to the manifest>",
      "region": "1:5,2:9" (optional), "region_values": "<file>" (with region),
-     "readers": ["zarr-python", "tensorstore"] (optional: restrict the readers tried)}
+     "readers": ["zarr-python", "tensorstore"] (optional: restrict the readers tried),
+     "attributes": {...} (optional: expected array attributes, compared with the metadata)}
 
 "values" holds the expected FULL array; when "region" is present the sub-region read is
 compared with "region_values" as well. Each array is opened with zarr-python and, when
@@ -352,8 +353,17 @@ def tensorstore_unsupported_reason(fmt, meta):
 def read_zarr_python(store_dir, path, fmt, region):
     store = zarr.storage.LocalStore(store_dir, read_only=True)
     arr = zarr.open_array(store=store, path=path, mode="r", zarr_format=fmt)
-    full = np.asarray(arr[...])
-    sub = np.asarray(arr[region]) if region is not None else None
+
+    def as_array(v):
+        # 0-d reads come back as scalars (str, np.str_ of the wrong width, ...)
+        if isinstance(v, np.ndarray):
+            return v
+        out = np.empty((), dtype=arr.dtype)
+        out[()] = v
+        return out
+
+    full = as_array(arr[...])
+    sub = as_array(arr[region]) if region is not None else None
     return full, sub
 
 
@@ -393,6 +403,17 @@ def check_entry(base, entry):
     md_shape = [int(s) for s in meta.get("shape", [])]
     if md_shape != shape:
         return "fail", label, [], f"metadata shape {md_shape} != expected {shape}"
+    if entry.get("attributes") is not None:
+        if fmt == 3:
+            attrs = meta.get("attributes") or {}
+        else:
+            p = os.path.join(node_dir, ".zattrs")
+            attrs = {}
+            if os.path.exists(p):
+                with open(p, "rb") as f:
+                    attrs = json.loads(f.read())
+        if attrs != entry["attributes"]:
+            return "fail", label, [], f"attributes {attrs!r} != expected {entry['attributes']!r}"
     try:
         with open(os.path.join(base, entry["values"]), "rb") as f:
             expected = decode_values(f.read(), data_type, shape)
@@ -427,20 +448,28 @@ def check_entry(base, entry):
         return "skip", label, [], "; ".join(skipped) or "no reader"
 
     used = []
+    failures = []
     for name, fn in readers:
         try:
             full, sub = fn(store_dir, path, fmt, region)
         except Exception as e:
             msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            return "fail", label, [name], f"open/read failed: {type(e).__name__}: {msg[:300]}"
+            failures.append((name, f"open/read failed: {type(e).__name__}: {msg[:300]}"))
+            continue
         reason = compare(expected, full, data_type)
         if reason is None and region is not None:
             r = compare(expected_region, sub, data_type)
             if r is not None:
                 reason = f"region {entry['region']}: {r}"
         if reason is not None:
-            return "fail", label, [name], reason
-        used.append(name)
+            failures.append((name, reason))
+        else:
+            used.append(name)
+    if failures:
+        text = "; ".join(f"[{n}] {r}" for n, r in failures)
+        if used:
+            text += f" (matched expected: {','.join(used)})"
+        return "fail", label, [n for n, _ in failures], text
     return "ok", label, used, None
 
 
@@ -472,8 +501,7 @@ def main(argv):
             print(f"skip {label}: {reason}")
         else:
             failed += 1
-            rd = f" [{','.join(used)}]" if used else ""
-            print(f"MISMATCH {label}{rd}: {reason}")
+            print(f"MISMATCH {label}: {reason}")
         sys.stdout.flush()
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0

@@ -18,12 +18,10 @@ deterministic (seeded numpy RNG); gzip headers carry the wall-clock mtime, so st
 are not reproducible, only the values.
 """
 
-import base64
 import json
 import os
 import re
 import shutil
-import struct
 import sys
 import time
 import warnings
@@ -553,6 +551,13 @@ def section_keys_shapes(c):
         c.zp(s, "scalar_f64", fmt, c.gen("<f8", ()), "0-d float64", "shape", chunks=())
         c.zp(s, "scalar_i32_unwritten", fmt, np.array(5, dtype="<i4"), "0-d, never written: "
              "reads fill 5", "shape", chunks=(), fill_value=5, sels=[])
+        sc = np.empty((), dtype=object)
+        sc[()] = "grüße 😀"
+        c.zp(s, "scalar_string", fmt, sc, "0-d string" + (" (|O vlen-utf8)" if fmt == 2 else ""),
+             "shape", chunks=(), dtype=str, data_type="string")
+        if fmt == 2:
+            c.zp(s, "scalar_U3", fmt, np.array("a\x00", dtype="<U3"), "0-d <U3 holding 'a' "
+                 "(trailing NULs)", "shape", chunks=())
         c.zp(s, "empty_1d", fmt, np.zeros((0,), "<f4"), "shape [0]", "shape", chunks=(4,))
         c.zp(s, "empty_3x0", fmt, np.zeros((3, 0), "<i2"), "shape [3,0]", "shape",
              chunks=(2, 2))
@@ -690,7 +695,7 @@ def section_tensorstore(c):
                                                    {"order": [2, 0, 1]}}, LE], cke=V2SLASH),
                c.gen("<i2", (4, 5, 6)), "tensorstore transpose [2,0,1], chunk key encoding v2 "
                "'/'", "tensorstore", region="1:4,0:3,2:6")
-    c.ts_write(s, "big_c128_edge", 3, m3((5, 3), "complex128", (2, 2), [BE], fill=[0.0, "-0.0"]),
+    c.ts_write(s, "big_c128_edge", 3, m3((5, 3), "complex128", (2, 2), [BE], fill=[0.0, -0.0]),
                c.gen("<c16", (5, 3)), "tensorstore bytes big complex128, partial edge chunks",
                "tensorstore")
     data = c.gen("<f4", (10,))
@@ -733,7 +738,7 @@ def section_tensorstore(c):
                "tensorstore v2 >f8 blosc lz4 shuffle", "tensorstore")
     c.ts_write(s, "bz2", 2, m2(shape, "<u2", (4, 4), {"id": "bz2", "level": 9}),
                c.gen("<u2", shape), "tensorstore v2 bz2", "tensorstore")
-    c.ts_write(s, "zstd", 2, m2(shape, "<c8", (4, 4), {"id": "zstd", "level": 3}),
+    c.ts_write(s, "zstd", 2, m2(shape, "<c8", (4, 4), {"id": "zstd", "level": 3}, fill=[1.5, "NaN"]),
                c.gen("<c8", shape), "tensorstore v2 zstd (no checksum member)", "tensorstore")
     c.ts_write(s, "gzip_F", 2, m2((4, 5, 6), "<i8", (3, 2, 4), {"id": "gzip", "level": 5},
                                   order="F"),
