@@ -77,7 +77,7 @@ struct ZarrWrite: AsyncParsableCommand {
         let store = try StoreLocation.writable(node.store)
         let array = try await ZarrArray.open(store, path: path)
         let sel = try region.map { try RegionArgument.parse($0, rank: array.shape.count) } ?? array.fullRegion
-        let data = try ValuesFile.decode(try ValuesFile.read(values), dataType: array.dataType, shape: sel.map(\.count))
+        let data = try NDArray(packed: try ValuesFile.read(values), dataType: array.dataType, shape: sel.map(\.count))
         try await array.write(data, at: sel.map(\.lowerBound))
     }
 }
@@ -96,7 +96,7 @@ struct ZarrRead: AsyncParsableCommand {
         if array.shape.isEmpty, region != nil { throw ZarrError.invalidSelection("a 0-d array takes no --region") }
         let sel = try region.map { try RegionArgument.parse($0, rank: array.shape.count) }
         let values = try await array.read(sel)
-        try ValuesFile.write(ValuesFile.encode(values), to: out)
+        try ValuesFile.write(values.packedBytes(), to: out)
         let line: JSONValue = [
             "zarr_format": .integer(array.metadata.zarrFormat.rawValue), "shape": .integers(values.shape),
             "data_type": .string(array.dataType.name),

@@ -189,7 +189,7 @@ extension FillValue {
         case .none: return v2 ? .null : FillValue.zero(for: type).json(type: type, v2: false)
         case .variable(let b):
             if type == .string { return .string(String(decoding: b, as: UTF8.self)) }
-            return v2 ? .string(Base64.encode(b)) : .array(b.map { .int(Int64($0)) })
+            return .string(Base64.encode(b))  // zarr-python reads only the base64 form
         case .fixed(let b): bytes = b
         }
         func load<T: FixedWidthInteger>(_: T.Type, _ at: Int = 0) -> T {

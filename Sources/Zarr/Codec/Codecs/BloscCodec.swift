@@ -81,17 +81,19 @@ public struct BloscCodec: BytesToBytesCodec, V2Codec {
     }
 
     /// Reads `{"cname", "clevel", "shuffle": "noshuffle"|"shuffle"|"bitshuffle", "typesize",
-    /// "blocksize"}`. A missing typesize means the element size of `spec`.
+    /// "blocksize"}`. A missing typesize means the element size of `spec`; a missing shuffle
+    /// means bit shuffle for 1-byte elements and byte shuffle otherwise, as in zarr-python.
     public init(v3Configuration c: JSONObject, spec: ChunkSpec) throws(ZarrError) {
         let name = Self.v3Name
         let cname = try c.string("cname", codec: name) ?? "zstd"
         let clevel = try c.int("clevel", codec: name) ?? 5
         let shuffle: Shuffle
-        switch try c.string("shuffle", codec: name) ?? "noshuffle" {
+        switch try c.string("shuffle", codec: name) {
+        case nil: shuffle = .auto  // as zarr-python: bit shuffle for 1-byte elements, else byte shuffle
         case "noshuffle": shuffle = .noShuffle
         case "shuffle": shuffle = .byteShuffle
         case "bitshuffle": shuffle = .bitShuffle
-        case let s: throw .invalidCodecConfiguration(codec: name, reason: "unknown shuffle '\(s)'")
+        case let s?: throw .invalidCodecConfiguration(codec: name, reason: "unknown shuffle '\(s)'")
         }
         let typesize = try c.int("typesize", codec: name) ?? (spec.dataType.itemSize ?? 1)
         let blocksize = try c.int("blocksize", codec: name) ?? 0

@@ -1,0 +1,202 @@
+import Foundation
+import Testing
+@testable import Zarr
+
+/// Interop in both directions with zarr-python 3.1 / 3.4 and tensorstore: the corpus that
+/// `scripts/interop/make_corpus.py` writes is read by Swift exactly, and the same arrays written
+/// by Swift are read back by `scripts/interop/check_arrays.py` under both Python stacks.
+@Suite(.serialized) struct ZarrInteropTests {
+    struct Entry: Sendable {
+        let json: JSONValue
+        var store: String { json["store"]?.string ?? "" }
+        var path: String { json["path"]?.string ?? "" }
+        var values: String { json["values"]?.string ?? "" }
+        var dataType: String { json["data_type"]?.string ?? "" }
+        var shape: [Int] { json["shape"]?.array?.compactMap(\.int) ?? [] }
+        var optional: Bool { json["optional"]?.bool ?? false }
+        var label: String { "\(store)/\(path)" }
+    }
+
+    static let python311 = packageRoot + "/.venv/bin/python"
+    static let python312 = packageRoot + "/.venv312/bin/python"
+
+    /// The corpus, written once per test process by zarr-python 3.1.6 and tensorstore.
+    static let corpus = Task<(dir: String, entries: [Entry]), any Error> {
+        guard FileManager.default.isExecutableFile(atPath: python311) else {
+            throw ZarrError.unsupportedOperation("\(python311) is missing: run scripts/setup")
+        }
+        let dir = temporaryDirectory("corpus")
+        let r = try run(python311, [packageRoot + "/scripts/interop/make_corpus.py", dir])
+        guard r.status == 0 else { throw ZarrError.io(key: dir, reason: "make_corpus.py failed:\n\(r.output)") }
+        let manifest = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/manifest.json"))))
+        return (dir, (manifest.array ?? []).map(Entry.init))
+    }
+
+    func load(_ path: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path))) }
+
+    /// Bytes equal, or equal as floats with every NaN equal to every NaN.
+    static func sameValues(_ a: [UInt8], _ b: [UInt8], _ type: String) -> Bool {
+        if a == b { return true }
+        guard a.count == b.count else { return false }
+        let width: Int
+        switch type {
+        case "float16": width = 2
+        case "float32", "complex64": width = 4
+        case "float64", "complex128": width = 8
+        default: return false
+        }
+        func isNaN(_ x: [UInt8], _ i: Int) -> Bool {
+            var bits: UInt64 = 0
+            for k in (0..<width).reversed() { bits = bits << 8 | UInt64(x[i + k]) }
+            switch width {
+            case 2: return Float16(bitPattern: UInt16(bits)).isNaN
+            case 4: return Float(bitPattern: UInt32(bits)).isNaN
+            default: return Double(bitPattern: bits).isNaN
+            }
+        }
+        var i = 0
+        while i < a.count {
+            if a[i..<i + width] != b[i..<i + width], !(isNaN(a, i) && isNaN(b, i)) { return false }
+            i += width
+        }
+        return true
+    }
+
+    @Test func swiftReadsEveryArrayThatPythonWrote() async throws {
+        let (dir, entries) = try await Self.corpus.value
+        #expect(entries.count >= 200)
+        var read = 0, optionalFailures: [String] = []
+        for e in entries {
+            do {
+                let array = try await ZarrArray.open(LocalStore(root: dir + "/" + e.store), path: e.path)
+                #expect(array.dataType.name == e.dataType, "\(e.label)")
+                #expect(array.shape == e.shape, "\(e.label)")
+                #expect(array.metadata.zarrFormat.rawValue == e.json["zarr_format"]?.int, "\(e.label)")
+                let values = try await array.read()
+                #expect(Self.sameValues(values.packedBytes(), try load(dir + "/" + e.values), e.dataType), "\(e.label)")
+                if let region = e.json["region"]?.string, let rv = e.json["region_values"]?.string {
+                    let ranges = region.split(separator: ",").map { part -> Range<Int> in
+                        let ends = part.split(separator: ":").compactMap { Int($0) }
+                        return ends[0]..<ends[1]
+                    }
+                    let part = try await array.read(ranges)
+                    #expect(Self.sameValues(part.packedBytes(), try load(dir + "/" + rv), e.dataType), "\(e.label) region \(region)")
+                }
+                if let attrs = e.json["attributes"]?.object { #expect(array.attributes == attrs, "\(e.label) attributes") }
+                read += 1
+            } catch {
+                if e.optional { optionalFailures.append("\(e.label): \(error)") } else { Issue.record("\(e.label): \(error)") }
+            }
+        }
+        print("interop: Swift read \(read) of \(entries.count) arrays written by zarr-python/tensorstore; optional not read: \(optionalFailures)")
+        #expect(read + optionalFailures.count == entries.count)
+    }
+
+    /// Writes every corpus array again with Swift (same metadata, same values) and returns the
+    /// output directory and its manifest path.
+    func writeWithSwift(_ entries: [Entry], corpus: String) async throws -> (String, String) {
+        let out = temporaryDirectory("swift-written")
+        var manifest: [JSONValue] = []
+        for e in entries {
+            let source: ZarrArray
+            do {
+                source = try await ZarrArray.open(LocalStore(root: corpus + "/" + e.store), path: e.path)
+            } catch {
+                if e.optional { continue }
+                throw error
+            }
+            let store = LocalStore(root: out + "/" + e.store)
+            let array = try await ZarrArray.create(store, path: e.path, metadata: source.metadata)
+            let values = try NDArray(packed: try load(corpus + "/" + e.values), dataType: source.dataType, shape: source.shape)
+            do {
+                try await array.write(all: values)
+            } catch {
+                if e.optional { continue }  // blosc snappy where libblosc lacks it
+                throw error
+            }
+            guard var o = e.json.object else { continue }
+            o["values"] = .string(corpus + "/" + e.values)
+            o["writer"] = "swift-anndata"
+            o["region"] = nil
+            o["region_values"] = nil
+            manifest.append(.object(o))
+        }
+        let path = out + "/manifest.json"
+        try Data(JSONValue.array(manifest).serialized()).write(to: URL(fileURLWithPath: path))
+        return (out, path)
+    }
+
+    static func counts(_ output: String) -> (passed: Int, failed: Int)? {
+        for line in output.split(separator: "\n").reversed() {
+            let words = line.split(separator: " ")
+            if words.count >= 4, words[1].hasPrefix("passed"), words[3].hasPrefix("failed"),
+                let p = Int(words[0]), let f = Int(words[2])
+            {
+                return (p, f)
+            }
+        }
+        return nil
+    }
+
+    @Test(arguments: [python311, python312])
+    func pythonReadsEveryArrayThatSwiftWrote(_ python: String) async throws {
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            Issue.record("\(python) is missing: run scripts/setup")
+            return
+        }
+        let (dir, entries) = try await Self.corpus.value
+        let (_, manifest) = try await writeWithSwift(entries, corpus: dir)
+        let r = try run(python, [packageRoot + "/scripts/interop/check_arrays.py", manifest])
+        let c = Self.counts(r.output)
+        print("interop: \(python) read Swift-written arrays: \(c.map { "\($0.passed) passed, \($0.failed) failed" } ?? "no summary")")
+        #expect(r.status == 0, "\(r.output.split(separator: "\n").filter { !$0.hasPrefix("ok") }.joined(separator: "\n"))")
+        #expect((c?.passed ?? 0) >= entries.count - 10)
+        #expect(c?.failed == 0)
+    }
+
+    @Test func aCorruptedCorpusCopyMakesTheChecksFail() async throws {
+        let (dir, entries) = try await Self.corpus.value
+        let copy = temporaryDirectory("corrupt")
+        let fm = FileManager.default
+        // 1. Corrupt the chunks of every zstd / crc32c / gzip array in one store copy: reads must throw.
+        let targets = entries.filter { $0.store == "v3_codecs.zarr" && ($0.path.contains("zstd") || $0.path.contains("crc32c") || $0.path.contains("gzip")) }
+        #expect(!targets.isEmpty)
+        try fm.copyItem(atPath: dir + "/v3_codecs.zarr", toPath: copy + "/v3_codecs.zarr")
+        for e in targets {
+            let chunkDir = copy + "/v3_codecs.zarr/" + e.path + "/c"
+            guard let files = fm.enumerator(atPath: chunkDir)?.allObjects as? [String] else { continue }
+            for f in files where !f.hasSuffix("/") {
+                let p = chunkDir + "/" + f
+                var isDir: ObjCBool = false
+                guard fm.fileExists(atPath: p, isDirectory: &isDir), !isDir.boolValue, var bytes = try? load(p), bytes.count > 8 else { continue }
+                bytes[bytes.count / 2] ^= 0x5A
+                bytes[bytes.count - 1] ^= 0xFF
+                try Data(bytes).write(to: URL(fileURLWithPath: p))
+            }
+            await #expect(throws: ZarrError.self, "\(e.label)") {
+                _ = try await ZarrArray.open(LocalStore(root: copy + "/v3_codecs.zarr"), path: e.path).read()
+            }
+        }
+        // 2. Wrong expected values are noticed by the comparison used above.
+        if let e = entries.first(where: { $0.dataType == "int32" }) {
+            var expected = try load(dir + "/" + e.values)
+            let actual = try await ZarrArray.open(LocalStore(root: dir + "/" + e.store), path: e.path).read().packedBytes()
+            #expect(Self.sameValues(actual, expected, e.dataType))
+            expected[0] ^= 1
+            #expect(!Self.sameValues(actual, expected, e.dataType))
+        }
+        // 3. A truncated chunk is a typed error.
+        if let e = targets.first {
+            let chunkDir = copy + "/v3_codecs.zarr/" + e.path
+            try fm.removeItem(atPath: chunkDir)
+            try fm.copyItem(atPath: dir + "/v3_codecs.zarr/" + e.path, toPath: chunkDir)
+            for f in (fm.enumerator(atPath: chunkDir + "/c")?.allObjects as? [String]) ?? [] {
+                let p = chunkDir + "/c/" + f
+                if let bytes = try? load(p), bytes.count > 4 { try Data(bytes.prefix(bytes.count / 2)).write(to: URL(fileURLWithPath: p)) }
+            }
+            await #expect(throws: ZarrError.self) {
+                _ = try await ZarrArray.open(LocalStore(root: copy + "/v3_codecs.zarr"), path: e.path).read()
+            }
+        }
+    }
+}
