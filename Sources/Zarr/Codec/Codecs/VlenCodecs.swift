@@ -33,6 +33,7 @@ enum VlenFormat {
             items.append(item)
             p += len
         }
+        guard p == bytes.count else { throw .codecFailure(codec: codec, reason: "\(bytes.count - p) bytes after the last element") }
         return try NDArray(dataType: spec.dataType, shape: spec.shape, storage: .variable(items))
     }
 }
