@@ -36,6 +36,7 @@ let package = Package(
         ),
         .testTarget(name: "ZarrTests", dependencies: ["Zarr"]),
         .testTarget(name: "AnnDataTests", dependencies: ["AnnData", "Zarr"]),
+        .testTarget(name: "CLITests", dependencies: ["AnnDataCLI", "Zarr"]),
     ],
     swiftLanguageModes: [.v6]
 )
