@@ -23,12 +23,13 @@ extension ZarrArray {
         let overlaps = metadata.grid.overlaps(region)
         // Work in batches so that encoded bytes in memory stay bounded.
         let batch = max(4 * options.codecThreads, 16)
+        let scratch = ScratchBuffers(count: options.codecThreads)
         var start = 0
         while start < overlaps.count {
             let part = Array(overlaps[start..<min(start + batch, overlaps.count)])
             start += part.count
             let jobs = try await fetchJobs(part, options: options)
-            try decode(jobs, into: &out, options: options)
+            try decode(jobs, into: &out, options: options, scratch: scratch)
         }
         return out
     }
@@ -90,7 +91,7 @@ extension ZarrArray {
     }
 
     /// Decodes jobs into `out` on up to `options.codecThreads` threads.
-    func decode(_ jobs: [DecodeJob], into out: inout NDArray, options: ConcurrencyOptions) throws(ZarrError) {
+    func decode(_ jobs: [DecodeJob], into out: inout NDArray, options: ConcurrencyOptions, scratch: ScratchBuffers) throws(ZarrError) {
         let shape = out.shape
         let fill = metadata.fillValue
         let type = dataType
@@ -103,7 +104,7 @@ extension ZarrArray {
             let failure: ZarrError? = buffer.withUnsafeMutableBytes { dst in
                 guard let base = dst.baseAddress else { return nil }
                 let target = UncheckedBox(base)
-                do throws(ZarrError) { try Parallel.forEach(jobs.count, threads: options.codecThreads) { (i) throws(ZarrError) in
+                do throws(ZarrError) { try Parallel.forEach(jobs.count, threads: options.codecThreads) { (worker: Int, i: Int) throws(ZarrError) in
                     let job = jobs[i]
                     let dstBase = target.value
                     guard let bytes = job.bytes else {
@@ -117,6 +118,16 @@ extension ZarrArray {
                             let off = RegionCopy.offset(of: job.inRegion, shape: shape, itemSize: size)
                             let span = UnsafeMutableRawBufferPointer(start: dstBase + off, count: job.extent.reduce(1, *) * size)
                             if try job.chain.decode(bytes, into: span) { return }
+                        }
+                        if job.chain.decodesInPlace {
+                            // Decode into this worker's reused buffer (no fresh pages per chunk), then copy.
+                            let chunkBytes = job.chunkShape.reduce(1, *) * size
+                            let buf = scratch.buffer(worker, bytes: chunkBytes)
+                            if try job.chain.decode(bytes, into: buf), let s = buf.baseAddress {
+                                RegionCopy.copy(from: s, srcShape: job.chunkShape, srcOrigin: job.inChunk, to: dstBase, dstShape: shape,
+                                                dstOrigin: job.inRegion, extent: job.extent, itemSize: size)
+                                return
+                            }
                         }
                         let chunk = try job.chain.decode(bytes)
                         chunk.bytes.withUnsafeBytes { src in
@@ -180,5 +191,31 @@ extension ZarrError {
         case .corruptChunk(_, let r): return r
         default: return description
         }
+    }
+}
+
+/// One reusable decode buffer per worker, for the duration of one read.
+final class ScratchBuffers: @unchecked Sendable {
+    // Each worker touches only its own slot of this fixed table, so no lock is needed.
+    private let slots: UnsafeMutableBufferPointer<UnsafeMutableRawBufferPointer>
+
+    init(count: Int) {
+        slots = .allocate(capacity: max(count, 1))
+        slots.initialize(repeating: UnsafeMutableRawBufferPointer(start: nil, count: 0))
+    }
+
+    /// Worker `worker`'s buffer, exactly `bytes` long (grown when needed).
+    func buffer(_ worker: Int, bytes: Int) -> UnsafeMutableRawBufferPointer {
+        let w = worker % slots.count
+        if slots[w].count < bytes {
+            slots[w].deallocate()
+            slots[w] = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes, alignment: 64)
+        }
+        return UnsafeMutableRawBufferPointer(rebasing: slots[w][0..<bytes])
+    }
+
+    deinit {
+        for b in slots { b.deallocate() }
+        slots.deallocate()
     }
 }

@@ -38,22 +38,28 @@ public enum Parallel {
     /// Runs `body(i)` for `i` in `0..<count` on at most `threads` threads, blocking until all are
     /// done; rethrows the first error (the other workers stop taking new items).
     public static func forEach(_ count: Int, threads: Int, _ body: (Int) throws(ZarrError) -> Void) throws(ZarrError) {
+        try forEach(count, threads: threads) { (_: Int, i: Int) throws(ZarrError) in try body(i) }
+    }
+
+    /// Like `forEach`, also passing the worker number (`0..<threads`), so each worker can keep
+    /// its own scratch buffer.
+    public static func forEach(_ count: Int, threads: Int, _ body: (_ worker: Int, _ item: Int) throws(ZarrError) -> Void) throws(ZarrError) {
         if count == 0 { return }
         let workers = min(max(1, threads), count)
         if workers == 1 {
-            for i in 0..<count { try body(i) }
+            for i in 0..<count { try body(0, i) }
             return
         }
         let next = Atomic<Int>(0)
         let failure = Mutex<ZarrError?>(nil)
         withoutActuallyEscaping(body) { body in
             let box = UncheckedBox(body)
-            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
                 while true {
                     let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
                     if i >= count { return }
                     do throws(ZarrError) {
-                        try box.value(i)
+                        try box.value(worker, i)
                     } catch {
                         failure.withLock { if $0 == nil { $0 = error } }
                         next.store(count, ordering: .relaxed)
