@@ -199,4 +199,54 @@ import Testing
             }
         }
     }
+
+    @Test func groupsAttributesAndConsolidatedMetadataMatchWhatPythonWrote() async throws {
+        let (dir, _) = try await Self.corpus.value
+        let groups = try JSONValue.parse(try load(dir + "/groups.json")).array ?? []
+        #expect(!groups.isEmpty)
+        for g in groups {
+            let storeName = g["store"]?.string ?? "", path = g["path"]?.string ?? ""
+            let store = LocalStore(root: dir + "/" + storeName)
+            let group = try await ZarrGroup.open(store, path: path)
+            #expect(group.metadata.zarrFormat.rawValue == g["zarr_format"]?.int, "\(storeName)/\(path)")
+            if let attrs = g["attributes"]?.object { #expect(group.attributes == attrs, "\(storeName)/\(path)") }
+            let members = try await group.children().map(\.name).sorted()
+            #expect(members == (g["members"]?.array?.compactMap(\.string) ?? []).sorted(), "\(storeName)/\(path)")
+            if g["consolidated"]?.bool == true, path.isEmpty {
+                let c = try #require(group.consolidated, "\(storeName) has consolidated metadata")
+                let actual = try await ConsolidatedMetadata.collect(store, format: group.metadata.zarrFormat)
+                #expect(c.staleEntries(comparedWith: actual) == [], "\(storeName)")
+            }
+        }
+    }
+
+    @Test func pythonReadsHierarchiesThatSwiftConsolidated() async throws {
+        let dir = temporaryDirectory("consolidated")
+        for format in [ZarrFormat.v2, .v3] {
+            let store = LocalStore(root: dir + "/s\(format.rawValue)")
+            try await ZarrGroup.create(store, format: format, attributes: ["x": 1, "big": .uint(18_446_744_073_709_551_615)])
+            try await ZarrGroup.create(store, path: "h/grüße", format: format, attributes: ["y": [1, 2]])
+            let a = try await ZarrArray.create(store, path: "h/grüße/a", metadata: ArrayMetadata(
+                shape: [5], chunkShape: [2], dataType: .float64, zarrFormat: format,
+                v2: V2ArrayOptions(compressor: ["id": "zstd", "level": 1])))
+            try await a.write(all: try NDArray([0.5, 1, 2, -0.0, .infinity], shape: [5]))
+            try await ConsolidatedMetadata.consolidate(store)
+        }
+        let script = """
+        import sys, zarr, numpy as np
+        for fmt in (2, 3):
+            g = zarr.open_consolidated(sys.argv[1] + f'/s{fmt}', zarr_format=fmt)
+            assert dict(g.attrs) == {'x': 1, 'big': 18446744073709551615}, dict(g.attrs)
+            assert dict(g['h/grüße'].attrs) == {'y': [1, 2]}
+            v = g['h/grüße/a'][:]
+            assert v.tolist() == [0.5, 1, 2, 0.0, np.inf] and np.signbit(v[3]), v
+        print('1 passed, 0 failed')
+        """
+        for python in [Self.python311, Self.python312] {
+            let path = dir + "/check.py"
+            try Data(script.utf8).write(to: URL(fileURLWithPath: path))
+            let r = try run(python, [path, dir])
+            #expect(r.status == 0, "\(python): \(r.output)")
+        }
+    }
 }

@@ -17,14 +17,47 @@ public struct ZarrGroup: Sendable {
         self.consolidated = consolidated
     }
 
-    /// Opens the group at `path` (reading consolidated metadata when present).
+    /// Opens the group at `path`. A v3 group's `zarr.json` is read once and yields both the group
+    /// and its consolidated metadata; a v2 group also reads `.zmetadata` when present.
     public static func open(_ store: any ReadableStore, path: String = "") async throws -> ZarrGroup {
         let p = try StoreKey.normalizeNodePath(path)
+        let prefix = StoreKey.prefix(of: p)
+        if let bytes = try await store.get(prefix + NodeMetadata.Keys.v3) {
+            let doc = try NodeMetadata.parseJSON(bytes, key: prefix + NodeMetadata.Keys.v3)
+            guard case .group(let g) = try NodeMetadata.parseV3(doc, path: p) else {
+                throw ZarrError.nodeKindMismatch(path: p, expected: "a group")
+            }
+            return ZarrGroup(store: store, path: p, metadata: g, consolidated: try ConsolidatedMetadata.parseV3Member(doc, path: p))
+        }
         guard case .group(let g) = try await NodeMetadata.read(store, path: p) else {
             throw ZarrError.nodeKindMismatch(path: p, expected: "a group")
         }
-        let c = try await ConsolidatedMetadata.read(store, path: p)
-        return ZarrGroup(store: store, path: p, metadata: g, consolidated: c)
+        var consolidated: ConsolidatedMetadata?
+        if let bytes = try await store.get(prefix + NodeMetadata.Keys.zmetadata) {
+            consolidated = try ConsolidatedMetadata.parseV2(try NodeMetadata.parseJSON(bytes, key: prefix + NodeMetadata.Keys.zmetadata), path: p)
+        }
+        return ZarrGroup(store: store, path: p, metadata: g, consolidated: consolidated)
+    }
+
+    /// The metadata of the node at relative path `child` below this group: from consolidated
+    /// metadata without a store read when present, else read from the store.
+    public func node(_ child: String) async throws -> NodeMetadata {
+        let rel = try StoreKey.normalizeNodePath(child)
+        if rel.isEmpty { return .group(metadata) }
+        if let c = consolidated {
+            guard let n = c[rel] else { throw ZarrError.nodeNotFound(path: StoreKey.join(path, rel)) }
+            return n
+        }
+        return try await NodeMetadata.read(store, path: StoreKey.join(path, rel))
+    }
+
+    /// Opens the array at relative path `child` (no metadata read when consolidated).
+    public func array(_ child: String) async throws -> ZarrArray {
+        let rel = try StoreKey.normalizeNodePath(child)
+        guard case .array(let m) = try await node(rel) else {
+            throw ZarrError.nodeKindMismatch(path: StoreKey.join(path, rel), expected: "an array")
+        }
+        return try ZarrArray(store: store, path: StoreKey.join(path, rel), metadata: m)
     }
 
     /// Creates (or replaces the attributes of) a group at `path`, with missing parents.
