@@ -17,6 +17,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         cLibrary("CZstd", "libzstd-dev"),
@@ -27,7 +28,7 @@ let package = Package(
         cLibrary("CBzip2", "libbz2-dev"),
         .target(
             name: "Zarr",
-            dependencies: ["CZstd", "CBlosc", "CLZ4", "CZlib", "CDeflate", "CBzip2"]
+            dependencies: ["CZstd", "CBlosc", "CLZ4", "CZlib", "CDeflate", "CBzip2", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(name: "AnnData", dependencies: ["Zarr"]),
         .executableTarget(

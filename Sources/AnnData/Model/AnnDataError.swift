@@ -54,6 +54,7 @@ public enum AnnDataError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Runs `body`, turning any error into an `AnnDataError` that names `path`.
+@discardableResult
 func annotating<T>(_ path: String, _ body: () async throws -> T) async throws(AnnDataError) -> T {
     do {
         return try await body()

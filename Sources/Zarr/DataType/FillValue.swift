@@ -174,10 +174,25 @@ extension FillValue {
             guard bytes.count <= n else { throw bad }
             bytes += repeatElement(0, count: n - bytes.count)
             return .fixed(bytes)
-        case .structured:
+        case .structured(let fields):
             let n = type.itemSize ?? 0
             if let s = json.string, let b = Base64.decode(s), b.count == n { return .fixed(b) }
             if isZero { return zero(for: type) }
+            // zarr-python 3.4 writes an object of field values ({"i": 0, "f": 0.0, "s": ""}).
+            if let o = json.object {
+                var out: [UInt8] = []
+                for f in fields {
+                    let size = (f.type.itemSize ?? 0) * f.count
+                    guard let v = o[f.name] else { throw bad }
+                    var part: [UInt8]
+                    if f.count == 1, case .fixed(let b) = try parse(v, type: f.type, v2: v2) { part = b } else if v.int == 0 {
+                        part = [UInt8](repeating: 0, count: size)
+                    } else { throw bad }
+                    guard part.count == size else { throw bad }
+                    out += part
+                }
+                return .fixed(out)
+            }
             throw bad
         }
     }

@@ -1,0 +1,127 @@
+import Zarr
+
+extension AnnData {
+    /// Reads the AnnData stored at the root of `store` (Zarr v2 or v3, consolidated or not).
+    /// Consolidated metadata that disagrees with the nodes is refused with
+    /// `staleConsolidatedMetadata` (checked when the store can list its keys). Shapes are
+    /// validated; every error names the element path.
+    public static func read(
+        from store: any ReadableStore, registry: EncodingRegistry = .standard, concurrency: ConcurrencyOptions = .automatic
+    ) async throws(AnnDataError) -> AnnData {
+        let reader = try await ElementReader.open(store, registry: registry, concurrency: concurrency)
+        guard case .anndata(let a) = try await reader.read("") else {
+            throw .invalidElement(path: "", reason: "the root of the store is not an AnnData")
+        }
+        return a
+    }
+
+    /// Writes this AnnData to the root of `store`, replacing what is there, and (with
+    /// `options.consolidate`) writes consolidated metadata last.
+    public func write(to store: any WritableStore, options: WriteOptions = WriteOptions(), registry: EncodingRegistry = .standard) async throws(AnnDataError) {
+        try validate()
+        let writer = ElementWriter(store: store, options: options, registry: registry)
+        try await annotating("") { try await NodeMetadata.removeNode(store, path: "") }
+        try await writer.write(.anndata(self), at: "")
+        if options.consolidate {
+            try await StoreMaintenance.consolidate(store, recorded: writer.recorder.all, format: options.zarrFormat)
+        }
+    }
+}
+
+/// Reads the element at `path` of `store` (any encoding in the registry).
+public func readElement(
+    _ store: any ReadableStore, path: String, registry: EncodingRegistry = .standard, concurrency: ConcurrencyOptions = .automatic
+) async throws(AnnDataError) -> Element {
+    let p = try StoreMaintenance.normalize(path)
+    let reader = try await ElementReader.open(store, registry: registry, concurrency: concurrency)
+    return try await reader.read(p)
+}
+
+/// Writes `element` at `path` of `store`, replacing any node there; missing parent groups are
+/// created as `dict`s. Into an existing store, the store's Zarr format wins over
+/// `options.zarrFormat`. A store with consolidated metadata is re-consolidated before returning
+/// (as is a new store when `options.consolidate` is set and `path` is the root).
+public func writeElement(
+    _ element: Element, store: any WritableStore, path: String, options: WriteOptions = WriteOptions(),
+    registry: EncodingRegistry = .standard
+) async throws(AnnDataError) {
+    let p = try StoreMaintenance.normalize(path)
+    var opts = options
+    let existingRoot = try? await NodeMetadata.read(store, path: "")
+    if let existingRoot, !p.isEmpty { opts.zarrFormat = existingRoot.zarrFormat }
+    let hadConsolidated = try await annotating("") { try await ConsolidatedMetadata.read(store, path: "") != nil }
+    let writer = ElementWriter(store: store, options: opts, registry: registry)
+    try await annotating(p) { try await NodeMetadata.removeNode(store, path: p) }
+    if !p.isEmpty {
+        let parts = p.split(separator: "/").map(String.init)
+        var current = ""
+        for part in parts.dropLast() {
+            current = StoreKey.join(current, part)
+            if (try? await NodeMetadata.read(store, path: current)) == nil {
+                if existingRoot == nil, (try? await NodeMetadata.read(store, path: "")) == nil {
+                    try await writer.createGroup("", attributes: [:])
+                }
+                try await writer.createGroup(current, attributes: writer.encodingAttributes("dict"))
+            }
+        }
+    }
+    try await writer.write(element, at: p)
+    if hadConsolidated || (p.isEmpty && opts.consolidate) {
+        try await StoreMaintenance.reconsolidate(store, path: p, recorded: writer.recorder.all, format: opts.zarrFormat)
+    }
+}
+
+/// Deletes the element at `path` (a node and everything below it). A store with consolidated
+/// metadata is re-consolidated before returning.
+public func deleteElement(store: any WritableStore, path: String) async throws(AnnDataError) {
+    let p = try StoreMaintenance.normalize(path)
+    guard !p.isEmpty else { throw .unsupported(path: p, reason: "refusing to delete the root of the store") }
+    let root = try? await NodeMetadata.read(store, path: "")
+    let hadConsolidated = try await annotating("") { try await ConsolidatedMetadata.read(store, path: "") != nil }
+    guard (try? await NodeMetadata.read(store, path: p)) != nil else { throw .missingElement(path: p) }
+    try await annotating(p) { try await NodeMetadata.removeNode(store, path: p) }
+    if hadConsolidated, let root {
+        try await StoreMaintenance.reconsolidate(store, path: p, recorded: [], format: root.zarrFormat)
+    }
+}
+
+/// Consolidated-metadata upkeep shared by the write paths.
+enum StoreMaintenance {
+    static func normalize(_ path: String) throws(AnnDataError) -> String {
+        do { return try StoreKey.normalizeNodePath(path) } catch { throw .invalidElement(path: path, reason: error.description) }
+    }
+
+    /// Writes consolidated metadata for a store just written from scratch, from the recorded
+    /// nodes (no listing needed).
+    static func consolidate(_ store: any WritableStore, recorded: [(path: String, node: NodeMetadata)], format: ZarrFormat) async throws(AnnDataError) {
+        try await annotating("") {
+            guard case .group(let root) = try await NodeMetadata.read(store, path: "") else { return }
+            if let listable = store as? any WritableStore & ListableStore {
+                try await ConsolidatedMetadata.consolidate(listable, path: "")
+                return
+            }
+            let nodes = recorded.filter { !$0.path.isEmpty }
+            try await ConsolidatedMetadata(zarrFormat: format, nodes: nodes).write(to: store, path: "", group: root)
+        }
+    }
+
+    /// Re-consolidates after `path` changed: by listing when the store can list, else by
+    /// patching the existing copy (entries under `path` replaced by the recorded nodes).
+    static func reconsolidate(
+        _ store: any WritableStore, path: String, recorded: [(path: String, node: NodeMetadata)], format: ZarrFormat
+    ) async throws(AnnDataError) {
+        try await annotating("") {
+            if let listable = store as? any WritableStore & ListableStore {
+                try await ConsolidatedMetadata.consolidate(listable, path: "")
+                return
+            }
+            guard case .group(let root) = try await NodeMetadata.read(store, path: "") else { return }
+            let old = try await ConsolidatedMetadata.read(store, path: "")?.nodes ?? []
+            let under = { (p: String) in path.isEmpty || p == path || p.hasPrefix(path + "/") }
+            var nodes = old.filter { !under($0.path) }
+            let known = Set(nodes.map(\.path))
+            nodes += recorded.filter { !$0.path.isEmpty && !known.contains($0.path) }
+            try await ConsolidatedMetadata(zarrFormat: format, nodes: nodes).write(to: store, path: "", group: root)
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import Zarr
+
+/// How `AnnData.write` and `writeElement` write: a value passed to each call, never global
+/// state. The defaults follow anndata 0.13 for library calls (Zarr v3, zstd level 0,
+/// consolidated metadata), except that sharding is off unless asked for.
+public struct WriteOptions: Sendable {
+    /// The compressor of every array (the last codec of the chain).
+    public enum Compressor: Sendable, Hashable {
+        /// Zstandard (`zstd`); zarr-python's v3 default is level 0.
+        case zstd(level: Int = 0)
+        /// Blosc with `cname`, `clevel` and shuffle (`0` none, `1` byte, `2` bit).
+        case blosc(cname: String = "lz4", clevel: Int = 5, shuffle: Int = 1)
+        /// Gzip / zlib deflate.
+        case gzip(level: Int = 5)
+        /// No compression.
+        case none
+
+        /// zstd level 0.
+        public static let zstd = Compressor.zstd(level: 0)
+        /// blosc lz4, level 5, byte shuffle (zarr-python's v2 default).
+        public static let blosc = Compressor.blosc(cname: "lz4", clevel: 5, shuffle: 1)
+        /// gzip level 5.
+        public static let gzip = Compressor.gzip(level: 5)
+
+        /// The v3 codec object for items of `typeSize` bytes (`nil` for `.none`).
+        public func v3JSON(typeSize: Int) -> JSONValue? {
+            switch self {
+            case .zstd(let level): return ["name": "zstd", "configuration": ["level": .integer(level), "checksum": false]]
+            case .gzip(let level): return ["name": "gzip", "configuration": ["level": .integer(level)]]
+            case .blosc(let cname, let clevel, let shuffle):
+                let s: JSONValue = shuffle == 2 ? "bitshuffle" : shuffle == 1 ? "shuffle" : "noshuffle"
+                return ["name": "blosc", "configuration": [
+                    "typesize": .integer(typeSize), "cname": .string(cname), "clevel": .integer(clevel), "shuffle": s, "blocksize": 0,
+                ]]
+            case .none: return nil
+            }
+        }
+
+        /// The v2 `compressor` member (`null` for `.none`).
+        public var v2JSON: JSONValue {
+            switch self {
+            case .zstd(let level): return ["id": "zstd", "level": .integer(level)]
+            case .gzip(let level): return ["id": "gzip", "level": .integer(level)]
+            case .blosc(let cname, let clevel, let shuffle):
+                return ["id": "blosc", "cname": .string(cname), "clevel": .integer(clevel), "shuffle": .integer(shuffle), "blocksize": 0]
+            case .none: return .null
+            }
+        }
+    }
+
+    /// Sharding of v3 arrays.
+    public enum Sharding: Sendable, Hashable {
+        /// No sharding (anndata 0.12's default; the library default here).
+        case off
+        /// anndata 0.13's `auto_shard_zarr_v3`: inner chunks guessed with a 1 MiB ceiling, shards
+        /// grown by the same factor on every axis while they stay within `targetBytes` and
+        /// inside the array. Scalars and rec-arrays are not sharded.
+        case auto(targetBytes: Int)
+
+        /// Automatic sharding with anndata 0.13's 1 GB shard target.
+        public static let auto = Sharding.auto(targetBytes: 1_000_000_000)
+    }
+
+    /// Zarr format to write (3 default, or 2).
+    public var zarrFormat: ZarrFormat
+    /// Compressor of every array.
+    public var compressor: Compressor
+    /// Sharding (v3 only). Explicit shards are given per element by `dispatch`.
+    public var sharding: Sharding
+    /// The chunk shape of a dense `X` (as anndata's `write_zarr(chunks=...)`); other arrays
+    /// use zarr-python's chunk guess unless `dispatch` overrides them.
+    public var xChunks: [Int]?
+    /// Whether to write consolidated metadata (last, after every node).
+    public var consolidate: Bool
+    /// Called before each element is written; decides to write it as is, with array overrides,
+    /// skip it, or write another element instead.
+    public var dispatch: WriteCallback?
+    /// Threads and store requests for chunk encoding.
+    public var concurrency: ConcurrencyOptions
+
+    /// Options; every argument has anndata's default.
+    public init(
+        zarrFormat: ZarrFormat = .v3, compressor: Compressor = .zstd, sharding: Sharding = .off, xChunks: [Int]? = nil,
+        consolidate: Bool = true, dispatch: WriteCallback? = nil, concurrency: ConcurrencyOptions = .automatic
+    ) {
+        self.zarrFormat = zarrFormat
+        self.compressor = compressor
+        self.sharding = sharding
+        self.xChunks = xChunks
+        self.consolidate = consolidate
+        self.dispatch = dispatch
+        self.concurrency = concurrency
+    }
+}

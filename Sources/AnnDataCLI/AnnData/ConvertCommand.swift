@@ -1,0 +1,45 @@
+import AnnData
+import ArgumentParser
+import Zarr
+
+/// `anndata convert SRC DST`: reads an AnnData store (directory or `.zarr.zip`, v2 or v3) and
+/// writes it again with the chosen format, compressor and sharding.
+struct ConvertCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Convert an AnnData Zarr store (v2/v3, directory or .zip) to Zarr v3 or v2.")
+
+    /// `zstd`, `blosc`, `gzip` or `none`.
+    enum CompressorName: String, ExpressibleByArgument, CaseIterable { case zstd, blosc, gzip, none }
+    /// `none` or `auto`.
+    enum ShardName: String, ExpressibleByArgument, CaseIterable { case none, auto }
+
+    @Argument(help: "The source store: a directory, a .zip archive, or a URL.") var source: String
+    @Argument(help: "The destination directory (replaced).") var destination: String
+    @Option(name: .customLong("zarr-format"), help: "Zarr format to write: 3 (default) or 2.") var zarrFormat: Int = 3
+    @Option(help: "Compressor: zstd (default), blosc, gzip or none.") var compressor: CompressorName = .zstd
+    @Option(help: "Sharding (Zarr v3): auto (default, as anndata 0.13) or none.") var shard: ShardName = .auto
+    @Flag(name: .customLong("no-consolidate"), help: "Do not write consolidated metadata.") var noConsolidate = false
+
+    func validate() throws {
+        guard zarrFormat == 2 || zarrFormat == 3 else { throw ValidationError("--zarr-format must be 2 or 3") }
+    }
+
+    func run() async throws {
+        let src = try StoreLocation.readable(source)
+        let dst = try StoreLocation.writable(destination)
+        let adata = try await AnnData.read(from: src)
+        var options = WriteOptions(zarrFormat: zarrFormat == 2 ? .v2 : .v3, consolidate: !noConsolidate)
+        switch compressor {
+        case .zstd: options.compressor = .zstd
+        case .blosc: options.compressor = .blosc
+        case .gzip: options.compressor = .gzip
+        case .none: options.compressor = .none
+        }
+        // Zarr v2 cannot shard; auto is the default only for v3.
+        options.sharding = shard == .auto && zarrFormat == 3 ? .auto : .off
+        try await adata.write(to: dst, options: options)
+        print("wrote \(destination): \(adata.nObs) x \(adata.nVars), zarr v\(zarrFormat), \(compressor.rawValue)"
+              + (options.sharding == .off ? "" : ", sharded") + (noConsolidate ? "" : ", consolidated"))
+    }
+}

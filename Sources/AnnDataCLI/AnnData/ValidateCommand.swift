@@ -1,0 +1,19 @@
+import AnnData
+import ArgumentParser
+import Zarr
+
+/// `anndata validate STORE`: one line per problem; exit status 1 if there is any.
+struct ValidateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check an AnnData store: encodings, shapes, categorical codes, sparse indptr, consolidated metadata.")
+
+    @Argument(help: "The store: a directory, a .zip archive, or a URL.") var store: String
+
+    func run() async throws {
+        let problems = await AnnData.validate(try StoreLocation.readable(store))
+        for p in problems { print(p) }
+        if !problems.isEmpty { throw ExitCode(1) }
+        print("ok: no problems found in \(store)")
+    }
+}
