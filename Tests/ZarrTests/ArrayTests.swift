@@ -136,6 +136,29 @@ import Testing
         }
     }
 
+    @Test func edgeShardsStoreOnlyInnerChunksInsideTheArrayAndUpdateInPlace() async throws {
+        let store = MemoryStore()
+        // Shards of 8×8 with 2×4 inner chunks on a 5×3 array: one edge shard, of which only the
+        // inner chunks (0..2, 0) hold array elements.
+        let spec = ChunkSpec(shape: [8, 8], dataType: .int32, fillValue: .zero(for: .int32))
+        let codec = try ShardingCodec(shardSpec: spec, innerChunkShape: [2, 4])
+        let a = try await ZarrArray.create(store, path: "e", metadata: meta([5, 3], [8, 8], codecs: [codec.v3JSON]))
+        let values = try iota([5, 3])
+        try await a.write(all: values)
+        #expect(try await a.read() == values)
+        let shard = try #require(try await store.get("e/c/0/0"))
+        let index = try codec.decodeIndex(try codec.indexBytes(of: shard), shardSize: shard.count)
+        let stored = index.enumerated().filter { $0.element != nil }.map(\.offset)
+        #expect(stored == [0, 2, 4])   // inner chunks (0,0), (1,0), (2,0) of the 4×2 inner grid
+        // A partial write into the edge shard keeps the rest of it.
+        try await a.write(try NDArray([Int32](repeating: -1, count: 2), shape: [1, 2]), at: [4, 1])
+        var expected = try values.values(as: Int32.self)
+        expected[13] = -1; expected[14] = -1
+        #expect(try await ZarrArray.open(store, path: "e").read().values(as: Int32.self) == expected)
+        // Shard values larger than the shard are refused.
+        #expect(throws: ZarrError.self) { try codec.encode(try iota([9, 8]), threads: 1) }
+    }
+
     @Test func shardsWithEmptyInnerChunksAndNestedSharding() async throws {
         let store = MemoryStore()
         let outer = ChunkSpec(shape: [8], dataType: .float64, fillValue: .zero(for: .float64))

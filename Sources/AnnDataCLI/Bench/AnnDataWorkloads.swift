@@ -1,27 +1,176 @@
+import AnnData
 import Zarr
 
-/// The AnnData workloads of `peers.py` (on `stores/ad_{default,sharded}.zarr`). Not yet
-/// implemented; `BenchRegistry` already includes this list, so adding one is adding an entry:
+/// The AnnData workloads of `peers.py` on `stores/ad_{default,sharded}.zarr`.
 ///
-///     BenchWorkload(name: "ad-read-x", variants: variants, summary: "...", run: readX)
+///   ad-write      input: the AnnData built from `src/` (X CSR float32/int32/int64, obs with 5
+///                 columns, var with 2), before the timer; timed: write the whole object as
+///                 Zarr v3 with the variant's layout and consolidated metadata. `default`: zstd
+///                 level 0, zarr-python's chunk guess, no sharding; `sharded`: X's arrays in
+///                 chunks of 2^15 inside shards of 2^24 elements. bytes = X's nbytes.
+///   ad-read-full  timed: open + read the whole AnnData.
+///   ad-read-x     timed: open + read X into CSR. bytes = X's nbytes.
+///   ad-read-obs   timed: open + read obs. bytes = 0; check = obs shape and the n_counts sum.
 ///
-/// with `@Sendable static func readX(_ c: BenchContext) async throws -> BenchResult`. As in
-/// `DenseWorkloads`: load inputs (for writes, from `c.source(...)`, see the manifest's `X`,
-/// `obs`, `var`) before the timer; time with `BenchClock.time` (opening the store is timed for
-/// reads); compute the check after it with `BenchCheck.csr(nnz:shape:sum:)` (X data summed as
-/// float64) or `BenchCheck.array`; use `c.options` for the engine's concurrency; put writes
-/// under `c.scratch`, report `disk_bytes` in `extra` and remove the output unless `c.keep`.
-///
-/// peers.py's definitions (timer coverage and `bytes`):
-///   ad-write      write the full object from src (X CSR, obs 5 cols, var 2 cols, empty
-///                 uns/obsm/...) as zarr v3 with the variant's layout, consolidated metadata;
-///                 bytes = X data+indices+indptr nbytes.
-///   ad-read-full  open + read the whole AnnData (X as CSR, obs, var).
-///   ad-read-x     open + read X only into CSR; bytes = data+indices+indptr nbytes.
-///   ad-read-obs   open + read obs only (index, 2 categoricals, 2 floats, 1 string); bytes = 0.
-///   ad-lazy-rows, ad-batch-contig, ad-batch-random: see the docstring of peers.py.
+/// The lazy and minibatch workloads (ad-lazy-rows, ad-batch-*) are not implemented.
 enum AnnDataWorkloads {
     static let variants = ["default", "sharded"]
 
-    static let all: [BenchWorkload] = []
+    static let all: [BenchWorkload] = [
+        BenchWorkload(name: "ad-write", variants: variants,
+                      summary: "write the AnnData built from src/ as Zarr v3 (consolidated)", run: write),
+        BenchWorkload(name: "ad-read-full", variants: variants,
+                      summary: "open + read the whole AnnData", run: readFull),
+        BenchWorkload(name: "ad-read-x", variants: variants,
+                      summary: "open + read X into CSR", run: readX),
+        BenchWorkload(name: "ad-read-obs", variants: variants,
+                      summary: "open + read obs into a data frame", run: readObs),
+    ]
+
+    /// peers.py's `SPARSE_CHUNK` and `SPARSE_SHARD`: X's layout in the sharded variant.
+    static let sparseChunk = 1 << 15
+    static let sparseShard = 1 << 24
+
+    static func storePath(_ c: BenchContext) throws -> String {
+        guard variants.contains(c.variant) else { throw BenchError("unknown ad variant '\(c.variant)'") }
+        return c.store("ad_\(c.variant).zarr")
+    }
+
+    // MARK: - reads
+
+    @Sendable static func readFull(_ c: BenchContext) async throws -> BenchResult {
+        let path = try storePath(c)
+        let (adata, secs) = try await BenchClock.time {
+            try await AnnData.read(from: LocalStore(root: path), concurrency: c.options)
+        }
+        guard case .sparse(let x)? = adata.X else { throw BenchError("X of \(path) is not a sparse matrix") }
+        return try csrResult(x, secs, extra: ["obs_shape": .integers([adata.nObs, adata.obs.columns.count])])
+    }
+
+    @Sendable static func readX(_ c: BenchContext) async throws -> BenchResult {
+        let path = try storePath(c)
+        let (x, secs) = try await BenchClock.time {
+            try await readElement(LocalStore(root: path), path: "X", concurrency: c.options)
+        }
+        guard case .sparse(let m) = x else { throw BenchError("X of \(path) is not a sparse matrix") }
+        return try csrResult(m, secs)
+    }
+
+    @Sendable static func readObs(_ c: BenchContext) async throws -> BenchResult {
+        let path = try storePath(c)
+        let (obs, secs) = try await BenchClock.time {
+            try await readElement(LocalStore(root: path), path: "obs", concurrency: c.options)
+        }
+        guard case .dataFrame(let df) = obs else { throw BenchError("obs of \(path) is not a data frame") }
+        guard case .array(let counts)? = df.columns["n_counts"] else { throw BenchError("obs has no numeric n_counts column") }
+        return BenchResult(seconds: secs, bytes: 0,
+                           check: BenchCheck.array(shape: [df.rowCount, df.columns.count], sum: try BenchCheck.sum(counts)))
+    }
+
+    static func csrResult(_ m: SparseMatrix, _ secs: Double, extra: JSONObject = [:]) throws -> BenchResult {
+        BenchResult(seconds: secs, bytes: nbytes(m),
+                    check: BenchCheck.csr(nnz: m.nnz, shape: m.shape, sum: try BenchCheck.sum(m.data)), extra: extra)
+    }
+
+    static func nbytes(_ m: SparseMatrix) -> Int {
+        m.data.bytes.count + m.indices.bytes.count + m.indptr.bytes.count
+    }
+
+    // MARK: - write
+
+    @Sendable static func write(_ c: BenchContext) async throws -> BenchResult {
+        _ = try storePath(c)
+        let adata = try BenchAnnDataSource.load(c)
+        guard case .sparse(let x)? = adata.X else { throw BenchError("the source X is not sparse") }
+        let out = BenchFiles.join(c.scratch, "ad_\(c.variant)_swift-anndata.zarr")
+        try BenchFiles.remove(out)
+        try BenchFiles.makeDirectories(c.scratch)
+        var options = WriteOptions(zarrFormat: .v3, compressor: .zstd(level: 0), sharding: .off,
+                                   consolidate: true, concurrency: c.options)
+        if c.variant == "sharded" {
+            let layout = ArrayOverrides(chunks: [sparseChunk], shards: [sparseShard])
+            options.dispatch = { _, encodingType, _ in
+                encodingType == "csr_matrix" || encodingType == "csc_matrix" ? .writeWith(layout) : .write
+            }
+        }
+        let ((), secs) = try await BenchClock.time {
+            try await adata.write(to: LocalStore(root: out), options: options)
+        }
+        let disk = BenchFiles.diskUsage(out)
+        if !c.keep { try BenchFiles.remove(out) }
+        return BenchResult(seconds: secs, bytes: nbytes(x),
+                           check: BenchCheck.csr(nnz: x.nnz, shape: x.shape, sum: try BenchCheck.sum(x.data)),
+                           extra: ["disk_bytes": .integer(disk)])
+    }
+}
+
+/// Builds the AnnData of `peers.py`'s `build_adata` from the raw files of `src/` (outside
+/// every timer).
+enum BenchAnnDataSource {
+    static func load(_ c: BenchContext) throws -> AnnData {
+        let nObs = try BenchContext.int(c.manifestValue("n_obs"), "n_obs")
+        let nVars = try BenchContext.int(c.manifestValue("n_vars"), "n_vars")
+        let xFiles = try ["indptr", "indices", "data"].map { k in
+            guard let f = try c.manifestValue("X", k).string else { throw BenchError("manifest X.\(k) is not a file name") }
+            return c.source(f)
+        }
+        let indptr = try fixed(.int64, BenchFiles.readFile(xFiles[0]))
+        let indices = try fixed(.int32, BenchFiles.readFile(xFiles[1]))
+        let data = try fixed(.float32, BenchFiles.readFile(xFiles[2]))
+        let x = try SparseMatrix(format: .csr, shape: [nObs, nVars], data: data, indices: indices, indptr: indptr)
+        let obs = try frame(c, "obs", rows: nObs)
+        let vars = try frame(c, "var", rows: nVars)
+        return try AnnData(X: .sparse(x), obs: obs, var: vars)
+    }
+
+    static func fixed(_ type: DataType, _ bytes: [UInt8]) throws -> NDArray {
+        guard let size = type.itemSize, bytes.count % size == 0 else { throw BenchError("a \(type) file of \(bytes.count) bytes") }
+        return try NDArray(dataType: type, shape: [bytes.count / size], storage: .fixed(bytes))
+    }
+
+    static func lines(_ path: String) throws -> [String] {
+        let bytes = try BenchFiles.readFile(path)
+        var out = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        if out.last == "" { out.removeLast() }
+        return out
+    }
+
+    /// The data frame `obs` or `var` as the manifest describes it.
+    static func frame(_ c: BenchContext, _ name: String, rows: Int) throws -> DataFrame {
+        guard let indexFile = try c.manifestValue(name, "index").string else { throw BenchError("manifest \(name).index is not a file name") }
+        let index = try lines(c.source(indexFile))
+        guard let specs = try c.manifestValue(name, "columns").array else { throw BenchError("manifest \(name).columns is not a list") }
+        var columns = OrderedDict<Column>()
+        for spec in specs {
+            guard let col = spec["name"]?.string, let kind = spec["kind"]?.string else {
+                throw BenchError("manifest \(name).columns holds an entry without name or kind")
+            }
+            let file = spec["file"]?.string.map(c.source)
+            switch kind {
+            case "categorical":
+                guard let codes = spec["codes"]?.string, let cats = spec["categories"]?.array else {
+                    throw BenchError("categorical \(name).\(col) lacks codes or categories")
+                }
+                let names = try cats.map { v in
+                    guard let s = v.string else { throw BenchError("a category of \(name).\(col) is not a string") }
+                    return s
+                }
+                let codeArray = try fixed(.int8, BenchFiles.readFile(c.source(codes)))
+                let categories = try NDArray(strings: names, shape: [names.count])
+                columns[col] = .categorical(try Categorical(codes: codeArray, categories: categories))
+            case "float32", "float64", "bool":
+                guard let file else { throw BenchError("\(name).\(col) has no file") }
+                let type: DataType = kind == "float32" ? .float32 : kind == "float64" ? .float64 : .bool
+                columns[col] = .array(try fixed(type, BenchFiles.readFile(file)))
+            case "string":
+                guard let file else { throw BenchError("\(name).\(col) has no file") }
+                columns[col] = .strings(try lines(file))
+            default:
+                throw BenchError("unknown column kind '\(kind)' of \(name).\(col)")
+            }
+        }
+        let df = try DataFrame(index: index, columns: columns)
+        guard df.rowCount == rows else { throw BenchError("\(name) has \(df.rowCount) rows, the manifest says \(rows)") }
+        return df
+    }
 }

@@ -41,13 +41,20 @@ extension ZarrArray {
 
     func writeChunk(_ ov: ChunkGrid.Overlap, values: NDArray, store: any WritableStore, innerThreads: Int) async throws {
         let key = chunkKey(ov.chunk)
-        let chunkShape = metadata.chunkShape
+        var chunkShape = metadata.chunkShape
+        if shardingCodec != nil {
+            // A shard at the array's edge is built only up to the edge: the sharding codec
+            // leaves out the inner chunks beyond it without materialising them.
+            let start = zip(ov.chunk, chunkShape).map { $0 * $1 }
+            chunkShape = (0..<chunkShape.count).map { min(chunkShape[$0], shape[$0] - start[$0]) }
+        }
         var chunk: NDArray
-        if ov.coversChunk {
+        if ov.coversChunk || (shardingCodec != nil && ov.extent == chunkShape) {
             chunk = NDArray(repeating: metadata.fillValue, dataType: dataType, shape: chunkShape)
         } else if let old = try await store.get(key) {
             do throws(ZarrError) {
                 chunk = try chain.decode(old)
+                chunkShape = metadata.chunkShape
             } catch {
                 throw ZarrError.corruptChunk(key: key, reason: error.reasonText)
             }

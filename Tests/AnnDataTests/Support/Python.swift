@@ -14,8 +14,20 @@ enum Python: String, CaseIterable, Sendable, CustomStringConvertible {
     static let packageRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
 
-    /// `shared/interop/anndata_fixtures.py`, next to the package.
-    static let fixtureScript: URL = packageRoot.appendingPathComponent("../shared/interop/anndata_fixtures.py").standardizedFileURL
+    /// `shared/interop/anndata_fixtures.py`: under `$ANNDATA_SHARED_DIR` when it is set, else in
+    /// the `shared/` folder next to the package, else in `/work/shared` (where CI keeps it when
+    /// the clone is elsewhere).
+    static let fixtureScript: URL = {
+        let relative = "interop/anndata_fixtures.py"
+        var roots: [URL] = []
+        if let env = ProcessInfo.processInfo.environment["ANNDATA_SHARED_DIR"], !env.isEmpty {
+            roots.append(URL(fileURLWithPath: env))
+        }
+        roots.append(packageRoot.appendingPathComponent("../shared").standardizedFileURL)
+        roots.append(URL(fileURLWithPath: "/work/shared"))
+        let candidates = roots.map { $0.appendingPathComponent(relative) }
+        return candidates.first { FileManager.default.fileExists(atPath: $0.path) } ?? candidates[0]
+    }()
 
     var executable: URL { Self.packageRoot.appendingPathComponent(rawValue) }
 

@@ -141,15 +141,27 @@ public struct ShardingCodec: ArrayToBytesCodec {
 
     /// Encodes a shard, encoding inner chunks on up to `threads` threads. Inner chunks that are
     /// all fill are left out (marked empty); they are laid out in C order.
+    ///
+    /// `chunk` may be smaller than the shard on any axis: an edge shard clipped at the array's
+    /// end. The part it leaves out lies outside the array, so inner chunks wholly there are
+    /// left out without being built and partly covered ones are padded with the fill value.
     public func encode(_ chunk: NDArray, threads: Int) throws(ZarrError) -> [UInt8] {
         let n = innerCount
+        let rank = innerChunkShape.count
+        guard chunk.shape.count == rank, zip(chunk.shape, shardSpec.shape).allSatisfy({ $0 <= $1 }) else {
+            throw .codecFailure(codec: Self.v3Name, reason: "shard values of shape \(chunk.shape) for shards of shape \(shardSpec.shape)")
+        }
         var encoded = [[UInt8]?](repeating: nil, count: n)
         let slots = UncheckedBox(UnsafeMutableBufferPointer<[UInt8]?>.allocate(capacity: n))
         slots.value.initialize(repeating: nil)
         defer { slots.value.deinitialize(); slots.value.deallocate() }
+        let zero = [Int](repeating: 0, count: rank)
         try Parallel.forEach(n, threads: threads) { (i) throws(ZarrError) in
+            let origin = innerOrigin(i)
+            let extent = (0..<rank).map { d in max(0, min(innerChunkShape[d], chunk.shape[d] - origin[d])) }
+            if extent.contains(0) && !innerChunkShape.contains(0) { return }
             var inner = NDArray(repeating: shardSpec.fillValue, dataType: shardSpec.dataType, shape: innerChunkShape)
-            RegionCopy.copy(from: chunk, srcOrigin: innerOrigin(i), to: &inner, dstOrigin: [Int](repeating: 0, count: innerChunkShape.count), extent: innerChunkShape)
+            RegionCopy.copy(from: chunk, srcOrigin: origin, to: &inner, dstOrigin: zero, extent: extent)
             if inner.isAll(shardSpec.fillValue) { return }
             slots.value[i] = try innerChain.encode(inner)
         }
