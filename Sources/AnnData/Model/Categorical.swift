@@ -53,8 +53,8 @@ public struct Categorical: Sendable, Equatable {
         if codes.shape.count != 1 { out.append("codes are not 1-D (shape \(codes.shape))") }
         if categories.shape.count != 1 { out.append("categories are not 1-D (shape \(categories.shape))") }
         let n = categories.count
-        if let bad = codeValues.enumerated().first(where: { $0.element < -1 || $0.element >= n }) {
-            out.append("code \(bad.element) at position \(bad.offset) is out of range for \(n) categories")
+        if let bad = IntegerView.firstIndex(codes, outside: -1..<n) {
+            out.append("code \(IntegerView.value(codes, at: bad)) at position \(bad) is out of range for \(n) categories")
         }
         return out
     }

@@ -57,16 +57,16 @@ public struct SparseMatrix: Sendable, Equatable {
             out.append("indptr has \(indptr.count) entries, expected \(major + 1)")
             return out
         }
-        let ptr = IntegerView.ints(indptr)
-        if let first = ptr.first, first != 0 { out.append("indptr starts at \(first), not 0") }
-        for i in 1..<ptr.count where ptr[i] < ptr[i - 1] {
-            out.append("indptr is not monotone (indptr[\(i)] = \(ptr[i]) < indptr[\(i - 1)] = \(ptr[i - 1]))")
-            break
+        // Scanned in place: `indices` can hold hundreds of millions of values.
+        let first = IntegerView.value(indptr, at: 0)
+        if first != 0 { out.append("indptr starts at \(first), not 0") }
+        if let i = IntegerView.firstDecrease(indptr) {
+            out.append("indptr is not monotone (indptr[\(i)] = \(IntegerView.value(indptr, at: i)) < indptr[\(i - 1)] = \(IntegerView.value(indptr, at: i - 1)))")
         }
-        if let last = ptr.last, last != data.count { out.append("indptr ends at \(last), but there are \(data.count) stored values") }
-        let idx = IntegerView.ints(indices)
-        if let bad = idx.firstIndex(where: { $0 < 0 || $0 >= minor }) {
-            out.append("indices[\(bad)] = \(idx[bad]) is outside 0..<\(minor)")
+        let last = IntegerView.value(indptr, at: major)
+        if last != data.count { out.append("indptr ends at \(last), but there are \(data.count) stored values") }
+        if let bad = IntegerView.firstIndex(indices, outside: 0..<minor) {
+            out.append("indices[\(bad)] = \(IntegerView.value(indices, at: bad)) is outside 0..<\(minor)")
         }
         return out
     }
@@ -95,27 +95,6 @@ public struct SparseMatrix: Sendable, Equatable {
             return try NDArray(dataType: data.dataType, shape: shape, storage: .fixed(out))
         } catch {
             throw .invalidElement(path: "", reason: error.description)
-        }
-    }
-}
-
-/// Reads the integers of an integer `NDArray` of any width as `Int`.
-enum IntegerView {
-    static func ints(_ a: NDArray) -> [Int] {
-        let b = a.bytes
-        let n = a.count
-        return b.withUnsafeBytes { raw -> [Int] in
-            switch a.dataType {
-            case .int8: return (0..<n).map { Int(raw.load(fromByteOffset: $0, as: Int8.self)) }
-            case .uint8: return (0..<n).map { Int(raw[$0]) }
-            case .int16: return (0..<n).map { Int(raw.loadUnaligned(fromByteOffset: $0 * 2, as: Int16.self)) }
-            case .uint16: return (0..<n).map { Int(raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)) }
-            case .int32: return (0..<n).map { Int(raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self)) }
-            case .uint32: return (0..<n).map { Int(raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)) }
-            case .int64: return (0..<n).map { Int(raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }
-            case .uint64: return (0..<n).map { Int(truncatingIfNeeded: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) }
-            default: return []
-            }
         }
     }
 }

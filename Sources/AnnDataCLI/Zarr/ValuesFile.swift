@@ -1,5 +1,8 @@
 import Foundation
 import Zarr
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Values files of `anndata zarr read/write`, in the packed form of `NDArray.packedBytes()`.
 enum ValuesFile {
@@ -10,9 +13,38 @@ enum ValuesFile {
         return [UInt8](d)
     }
 
+    /// Writes `bytes` to `path`. A regular file (or a new one) is written to a temporary file
+    /// beside it and renamed into place; anything else (`/dev/null`, a pipe) is written
+    /// directly, never replaced.
     static func write(_ bytes: [UInt8], to path: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
-            throw ZarrError.io(key: path, reason: "cannot write the file")
+        var st = stat()
+        let special = stat(path, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG
+        let target = special ? path : path + ".partial-\(getpid())"
+        let flags = special ? O_WRONLY | O_CLOEXEC : O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC
+        let fd = open(target, flags, 0o644)
+        guard fd >= 0 else { throw ZarrError.io(key: path, reason: "cannot open: \(String(cString: strerror(errno)))") }
+        var failure: String?
+        bytes.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count, let base = raw.baseAddress {
+                let n = Glibc.write(fd, base + done, raw.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = String(cString: strerror(errno))
+                    return
+                }
+                done += n
+            }
+        }
+        if close(fd) != 0, failure == nil { failure = String(cString: strerror(errno)) }
+        if let failure {
+            if !special { unlink(target) }
+            throw ZarrError.io(key: path, reason: "cannot write: \(failure)")
+        }
+        if !special, rename(target, path) != 0 {
+            let reason = String(cString: strerror(errno))
+            unlink(target)
+            throw ZarrError.io(key: path, reason: "cannot rename into place: \(reason)")
         }
     }
 }

@@ -170,7 +170,10 @@ extension NDArray {
         let n = shape.reduce(1, *)
         if let size = dataType.itemSize {
             let total = n * size
-            let bytes = [UInt8](unsafeUninitializedCapacity: total) { _, count in count = total }
+            let bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, count in
+                LargeBuffer.adviseHugePages(UnsafeMutableRawBufferPointer(buffer))
+                count = total
+            }
             return NDArray(unchecked: dataType, shape: shape, storage: .fixed(bytes))
         }
         return NDArray(unchecked: dataType, shape: shape, storage: .variable([[UInt8]](repeating: [], count: n)))

@@ -1,0 +1,69 @@
+import Zarr
+
+/// Reads the values of an integer `NDArray` of any width as `Int`, and scans them in place
+/// (no `[Int]` copy: `indices` of a large matrix hold hundreds of millions of values).
+enum IntegerView {
+    /// Every value as `Int` (empty for a non-integer array). Allocates: for small arrays only.
+    static func ints(_ a: NDArray) -> [Int] {
+        var out: [Int] = []
+        out.reserveCapacity(a.count)
+        _ = scan(a) { _, v in out.append(v); return false }
+        return out
+    }
+
+    /// The value at `i` (0 when `i` is out of bounds or the array is not of integers).
+    static func value(_ a: NDArray, at i: Int) -> Int {
+        guard i >= 0, i < a.count else { return 0 }
+        var found = 0
+        _ = scan(a, from: i) { _, v in found = v; return true }
+        return found
+    }
+
+    /// The first position whose value lies outside `range`.
+    static func firstIndex(_ a: NDArray, outside range: Range<Int>) -> Int? {
+        let lo = range.lowerBound, hi = range.upperBound
+        return scan(a) { _, v in v < lo || v >= hi }
+    }
+
+    /// The first position whose value is smaller than the one before it.
+    static func firstDecrease(_ a: NDArray) -> Int? {
+        var previous = Int.min
+        return scan(a) { _, v in
+            defer { previous = v }
+            return v < previous
+        }
+    }
+
+    /// Calls `stop` with each position and value from `start` on, until it returns true;
+    /// returns that position. Non-integer arrays are not scanned.
+    @inline(__always)
+    static func scan(_ a: NDArray, from start: Int = 0, _ stop: (Int, Int) -> Bool) -> Int? {
+        guard case .fixed(let bytes) = a.storage else { return nil }
+        return bytes.withUnsafeBytes { raw -> Int? in
+            switch a.dataType {
+            case .int8: return scan(raw, Int8.self, start, stop)
+            case .uint8: return scan(raw, UInt8.self, start, stop)
+            case .int16: return scan(raw, Int16.self, start, stop)
+            case .uint16: return scan(raw, UInt16.self, start, stop)
+            case .int32: return scan(raw, Int32.self, start, stop)
+            case .uint32: return scan(raw, UInt32.self, start, stop)
+            case .int64: return scan(raw, Int64.self, start, stop)
+            case .uint64: return scan(raw, UInt64.self, start, stop)
+            default: return nil
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func scan<T: FixedWidthInteger>(
+        _ raw: UnsafeRawBufferPointer, _: T.Type, _ start: Int, _ stop: (Int, Int) -> Bool
+    ) -> Int? {
+        let n = raw.count / MemoryLayout<T>.size
+        var i = start
+        while i < n {
+            if stop(i, Int(truncatingIfNeeded: raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self))) { return i }
+            i += 1
+        }
+        return nil
+    }
+}
