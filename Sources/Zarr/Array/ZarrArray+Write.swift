@@ -48,13 +48,19 @@ extension ZarrArray {
             let start = zip(ov.chunk, chunkShape).map { $0 * $1 }
             chunkShape = (0..<chunkShape.count).map { min(chunkShape[$0], shape[$0] - start[$0]) }
         }
+        if let sharding = shardingCodec, ov.extent == chunkShape {
+            // The values cover the whole shard (up to the array's edge): encode its inner
+            // chunks straight from them, never building the shard.
+            let shard = try sharding.encodeShard(from: values, origin: ov.inRegion, extent: ov.extent, threads: innerThreads)
+            if shard.stored { try await store.set(key, shard.bytes) } else { try await store.delete(key) }
+            return
+        }
         var chunk: NDArray
-        if ov.coversChunk || (shardingCodec != nil && ov.extent == chunkShape) {
+        if ov.coversChunk {
             chunk = NDArray(repeating: metadata.fillValue, dataType: dataType, shape: chunkShape)
         } else if let old = try await store.get(key) {
             do throws(ZarrError) {
                 chunk = try chain.decode(old)
-                chunkShape = metadata.chunkShape
             } catch {
                 throw ZarrError.corruptChunk(key: key, reason: error.reasonText)
             }

@@ -146,10 +146,21 @@ public struct ShardingCodec: ArrayToBytesCodec {
     /// end. The part it leaves out lies outside the array, so inner chunks wholly there are
     /// left out without being built and partly covered ones are padded with the fill value.
     public func encode(_ chunk: NDArray, threads: Int) throws(ZarrError) -> [UInt8] {
+        let zero = [Int](repeating: 0, count: chunk.shape.count)
+        return try encodeShard(from: chunk, origin: zero, extent: chunk.shape, threads: threads).bytes
+    }
+
+    /// Encodes the shard whose values are the box of `source` that starts at `origin` and has
+    /// `extent` (at most the shard's shape; what it leaves out lies outside the array), without
+    /// building the shard in memory: each inner chunk is copied out of `source` and encoded.
+    /// `stored` is false when every inner chunk is fill (the shard holds only its index).
+    public func encodeShard(from source: NDArray, origin: [Int], extent: [Int], threads: Int) throws(ZarrError) -> (bytes: [UInt8], stored: Bool) {
         let n = innerCount
         let rank = innerChunkShape.count
-        guard chunk.shape.count == rank, zip(chunk.shape, shardSpec.shape).allSatisfy({ $0 <= $1 }) else {
-            throw .codecFailure(codec: Self.v3Name, reason: "shard values of shape \(chunk.shape) for shards of shape \(shardSpec.shape)")
+        guard extent.count == rank, origin.count == rank, source.shape.count == rank,
+              (0..<rank).allSatisfy({ extent[$0] <= shardSpec.shape[$0] && origin[$0] >= 0 && origin[$0] + extent[$0] <= source.shape[$0] })
+        else {
+            throw .codecFailure(codec: Self.v3Name, reason: "shard values of shape \(extent) for shards of shape \(shardSpec.shape)")
         }
         var encoded = [[UInt8]?](repeating: nil, count: n)
         let slots = UncheckedBox(UnsafeMutableBufferPointer<[UInt8]?>.allocate(capacity: n))
@@ -157,11 +168,11 @@ public struct ShardingCodec: ArrayToBytesCodec {
         defer { slots.value.deinitialize(); slots.value.deallocate() }
         let zero = [Int](repeating: 0, count: rank)
         try Parallel.forEach(n, threads: threads) { (i) throws(ZarrError) in
-            let origin = innerOrigin(i)
-            let extent = (0..<rank).map { d in max(0, min(innerChunkShape[d], chunk.shape[d] - origin[d])) }
-            if extent.contains(0) && !innerChunkShape.contains(0) { return }
+            let at = innerOrigin(i)
+            let part = (0..<rank).map { d in max(0, min(innerChunkShape[d], extent[d] - at[d])) }
+            if part.contains(0) && !innerChunkShape.contains(0) { return }
             var inner = NDArray(repeating: shardSpec.fillValue, dataType: shardSpec.dataType, shape: innerChunkShape)
-            RegionCopy.copy(from: chunk, srcOrigin: origin, to: &inner, dstOrigin: zero, extent: extent)
+            RegionCopy.copy(from: source, srcOrigin: (0..<rank).map { origin[$0] + at[$0] }, to: &inner, dstOrigin: zero, extent: part)
             if inner.isAll(shardSpec.fillValue) { return }
             slots.value[i] = try innerChain.encode(inner)
         }
@@ -182,7 +193,7 @@ public struct ShardingCodec: ArrayToBytesCodec {
         if indexLocation == .start { out.append(contentsOf: indexBytes) }
         for e in encoded { if let e { out.append(contentsOf: e) } }
         if indexLocation == .end { out.append(contentsOf: indexBytes) }
-        return out
+        return (out, encoded.contains { $0 != nil })
     }
 
     /// The index bytes of a whole shard value.

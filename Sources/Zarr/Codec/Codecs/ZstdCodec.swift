@@ -44,21 +44,21 @@ public struct ZstdCodec: BytesToBytesCodec, V2Codec {
     }
 
     public func encode(_ bytes: [UInt8]) throws(ZarrError) -> [UInt8] {
-        guard let ctx = ZSTD_createCCtx() else { throw .codecFailure(codec: "zstd", reason: "out of memory") }
-        defer { ZSTD_freeCCtx(ctx) }
-        try Self.check(ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, Int32(level)))
-        try Self.check(ZSTD_CCtx_setParameter(ctx, ZSTD_c_checksumFlag, checksum ? 1 : 0))
-        try Self.check(ZSTD_CCtx_setParameter(ctx, ZSTD_c_contentSizeFlag, 1))
-        let bound = ZSTD_compressBound(bytes.count)
-        var result = 0
-        let out = [UInt8](unsafeUninitializedCapacity: bound) { buf, n in
-            result = bytes.withUnsafeBytes { src in
-                ZSTD_compress2(ctx, buf.baseAddress, bound, src.baseAddress, src.count)
+        try ZstdContexts.withCompression { (ctx) throws(ZarrError) -> [UInt8] in
+            try Self.check(ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, Int32(level)))
+            try Self.check(ZSTD_CCtx_setParameter(ctx, ZSTD_c_checksumFlag, checksum ? 1 : 0))
+            try Self.check(ZSTD_CCtx_setParameter(ctx, ZSTD_c_contentSizeFlag, 1))
+            let bound = ZSTD_compressBound(bytes.count)
+            var result = 0
+            let out = [UInt8](unsafeUninitializedCapacity: bound) { buf, n in
+                result = bytes.withUnsafeBytes { src in
+                    ZSTD_compress2(ctx, buf.baseAddress, bound, src.baseAddress, src.count)
+                }
+                n = ZSTD_isError(result) != 0 ? 0 : result
             }
-            n = ZSTD_isError(result) != 0 ? 0 : result
+            try Self.check(result)
+            return out
         }
-        try Self.check(result)
-        return out
     }
 
     public func decode(_ bytes: [UInt8]) throws(ZarrError) -> [UInt8] {
@@ -72,7 +72,7 @@ public struct ZstdCodec: BytesToBytesCodec, V2Codec {
             var result = 0
             let out = [UInt8](unsafeUninitializedCapacity: n) { buf, count in
                 result = bytes.withUnsafeBytes { src in
-                    ZSTD_decompress(buf.baseAddress, n, src.baseAddress, src.count)
+                    Self.decompress(buf.baseAddress, n, src)
                 }
                 count = (ZSTD_isError(result) == 0 && result == n) ? n : 0
             }
@@ -86,13 +86,21 @@ public struct ZstdCodec: BytesToBytesCodec, V2Codec {
         let size = bytes.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, $0.count) }
         guard size == UInt64(destination.count) else { return false }
         let result = bytes.withUnsafeBytes { src in
-            ZSTD_decompress(destination.baseAddress, destination.count, src.baseAddress, src.count)
+            Self.decompress(destination.baseAddress, destination.count, src)
         }
         try Self.check(result)
         guard result == destination.count else {
             throw .codecFailure(codec: "zstd", reason: "decoded \(result) bytes, expected \(destination.count)")
         }
         return true
+    }
+
+    /// One-shot decompression with this thread's context (a status code as `ZSTD_decompress`).
+    static func decompress(_ dst: UnsafeMutableRawPointer?, _ capacity: Int, _ src: UnsafeRawBufferPointer) -> Int {
+        let r = try? ZstdContexts.withDecompression { (ctx) throws(ZarrError) -> Int in
+            ZSTD_decompressDCtx(ctx, dst, capacity, src.baseAddress, src.count)
+        }
+        return r ?? ZSTD_decompress(dst, capacity, src.baseAddress, src.count)
     }
 
     func streamDecode(_ bytes: [UInt8]) throws(ZarrError) -> [UInt8] {
