@@ -14,21 +14,21 @@ enum StoreLocation {
 
     static func isS3(_ location: String) -> Bool { location.lowercased().hasPrefix("s3://") }
 
-    /// A store to read from.
-    static func readable(_ location: String) throws -> any ReadableStore {
-        if isHTTP(location) { return try HTTPStore(url: location) }
-        if isS3(location) { return try S3Store(configuration: S3Configuration.fromEnvironment(url: location)) }
-        if isZip(location) { return try ZipStore(path: location) }
-        return LocalStore(root: location)
+    /// A store to read from, reporting its requests into `metrics` when given.
+    static func readable(_ location: String, metrics: StoreMetrics? = nil) throws -> any ReadableStore {
+        if isHTTP(location) { return try HTTPStore(url: location, metrics: metrics) }
+        if isS3(location) { return try S3Store(configuration: S3Configuration.fromEnvironment(url: location), metrics: metrics) }
+        if isZip(location) { return try ZipStore(path: location, metrics: metrics) }
+        return LocalStore(root: location, metrics: metrics)
     }
 
-    /// A store to read, write and list.
-    static func writable(_ location: String) throws -> any WritableStore & ListableStore {
+    /// A store to read, write and list, reporting its requests into `metrics` when given.
+    static func writable(_ location: String, metrics: StoreMetrics? = nil) throws -> any WritableStore & ListableStore {
         if isHTTP(location) {
             throw ZarrError.unsupportedOperation("HTTP stores are read-only: \(location) (write to a directory or an s3:// URL)")
         }
-        if isS3(location) { return try S3Store(configuration: S3Configuration.fromEnvironment(url: location)) }
+        if isS3(location) { return try S3Store(configuration: S3Configuration.fromEnvironment(url: location), metrics: metrics) }
         if isZip(location) { throw ZarrError.unsupportedOperation("zip archives are read-only: \(location)") }
-        return LocalStore(root: location)
+        return LocalStore(root: location, metrics: metrics)
     }
 }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 import Zarr
 
@@ -64,6 +67,16 @@ import Zarr
         // A whole read fills the rest with the fill value.
         r = try cli(["zarr", "read", d + "/s", "--path", "g/x", "--out", d + "/all.bin"])
         #expect(r.out.contains(#""shape":[4,7]"#))
+        // --stats counts the store's requests on stderr: zarr.json, then the 2 chunks that the
+        // region 1:3,2:6 touches (chunks of 3×3: chunk row 0, chunk columns 0 and 1).
+        r = try cli(["zarr", "read", d + "/s", "--path", "g/x", "--region", "1:3,2:6", "--out", d + "/o.bin", "--stats"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.err.contains("stats: store \(d)/s: 3 requests (GET 3)"), "\(r.err)")
+        // Output to a device is written in place, never replaced by a file.
+        r = try cli(["zarr", "read", d + "/s", "--path", "g/x", "--out", "/dev/null"])
+        #expect(r.status == 0, "\(r.err)")
+        var st = stat()
+        #expect(stat("/dev/null", &st) == 0 && (st.st_mode & S_IFMT) == S_IFCHR)
         // v2, U<n>
         try write(#"{"zarr_format":2,"shape":[3],"chunks":[2],"dtype":"<U2","fill_value":"z","order":"C","filters":null,"compressor":{"id":"zlib","level":1}}"#, d + "/v2.json")
         #expect(try cli(["zarr", "create", d + "/s2", "--path", "u", "--metadata", d + "/v2.json"]).status == 0)

@@ -1,5 +1,6 @@
 import AnnData
 import ArgumentParser
+import Synchronization
 import Zarr
 
 /// `anndata convert SRC DST`: reads an AnnData store (directory or `.zarr.zip`, v2 or v3) and
@@ -15,21 +16,36 @@ struct ConvertCommand: AsyncParsableCommand {
     enum ShardName: String, ExpressibleByArgument, CaseIterable { case none, auto }
 
     @Argument(help: "The source store: a directory, a .zip archive, or a URL.") var source: String
-    @Argument(help: "The destination directory (replaced).") var destination: String
+    @Argument(help: "The destination: a directory or an s3:// URL (replaced).") var destination: String
     @Option(name: .customLong("zarr-format"), help: "Zarr format to write: 3 (default) or 2.") var zarrFormat: Int = 3
     @Option(help: "Compressor: zstd (default), blosc, gzip or none.") var compressor: CompressorName = .zstd
     @Option(help: "Sharding (Zarr v3): auto (default, as anndata 0.13) or none.") var shard: ShardName = .auto
     @Flag(name: .customLong("no-consolidate"), help: "Do not write consolidated metadata.") var noConsolidate = false
+    @OptionGroup var stats: StatsOption
 
     func validate() throws {
         guard zarrFormat == 2 || zarrFormat == 3 else { throw ValidationError("--zarr-format must be 2 or 3") }
     }
 
     func run() async throws {
-        let src = try StoreLocation.readable(source)
-        let dst = try StoreLocation.writable(destination)
-        let adata = try await AnnData.read(from: src)
+        let srcMetrics = stats.metrics(), dstMetrics = stats.metrics()
+        defer { stats.report([("source", source, srcMetrics), ("destination", destination, dstMetrics)]) }
+        let src = try StoreLocation.readable(source, metrics: srcMetrics)
+        let dst = try StoreLocation.writable(destination, metrics: dstMetrics)
+        let progress = ProgressLine()
+        progress.update("reading \(source) ...")
+        let adata: AnnData
+        do { adata = try await AnnData.read(from: src) } catch { progress.finish(); throw error }
         var options = WriteOptions(zarrFormat: zarrFormat == 2 ? .v2 : .v3, consolidate: !noConsolidate)
+        if progress.enabled {
+            // Progress only: every element is written as the options say.
+            let counter = ElementCounter()
+            options.dispatch = { path, _, _ in
+                let n = counter.next()
+                progress.update("writing \(destination): element \(n) (\(path.isEmpty ? "/" : path))")
+                return .write
+            }
+        }
         switch compressor {
         case .zstd: options.compressor = .zstd
         case .blosc: options.compressor = .blosc
@@ -38,8 +54,17 @@ struct ConvertCommand: AsyncParsableCommand {
         }
         // Zarr v2 cannot shard; auto is the default only for v3.
         options.sharding = shard == .auto && zarrFormat == 3 ? .auto : .off
-        try await adata.write(to: dst, options: options)
+        do { try await adata.write(to: dst, options: options) } catch { progress.finish(); throw error }
+        progress.finish()
         print("wrote \(destination): \(adata.nObs) x \(adata.nVars), zarr v\(zarrFormat), \(compressor.rawValue)"
               + (options.sharding == .off ? "" : ", sharded") + (noConsolidate ? "" : ", consolidated"))
     }
+}
+
+/// Counts elements for the progress line.
+final class ElementCounter: Sendable {
+    private let count = Mutex(0)
+
+    /// The next number, from 1.
+    func next() -> Int { count.withLock { $0 += 1; return $0 } }
 }

@@ -10,9 +10,12 @@ struct InfoCommand: AsyncParsableCommand {
 
     @Argument(help: "The store: a directory, a .zip archive, or a URL.") var store: String
     @Flag(help: "Print the summary as JSON.") var json = false
+    @OptionGroup var stats: StatsOption
 
     func run() async throws {
-        let s = try await StoreSummary.read(try StoreLocation.readable(store))
+        let metrics = stats.metrics()
+        defer { stats.report([("store", store, metrics)]) }
+        let s = try await StoreSummary.read(try StoreLocation.readable(store, metrics: metrics))
         let size = Self.sizeOnDisk(store)
         if json {
             guard case .object(var o) = s.json else { return }
@@ -34,7 +37,7 @@ struct InfoCommand: AsyncParsableCommand {
         print("sharding: " + (s.shardedCount == 0 ? "none" : "\(s.shardedCount) of \(s.arrayCount) arrays sharded"))
         print("compression: " + s.compressors.joined(separator: ", "))
         print("consolidated metadata: " + (s.consolidated ? (s.staleEntries.isEmpty ? "yes" : "STALE (\(s.staleEntries.count) entries)") : "no"))
-        print("size on disk: " + (size.map(Self.human) ?? "unknown"))
+        print("size on disk: " + (size.map(Self.human) ?? "unknown (remote store)"))
     }
 
     /// Bytes of a local directory tree or file; `nil` for remote stores.

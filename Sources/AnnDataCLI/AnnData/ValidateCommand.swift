@@ -9,9 +9,12 @@ struct ValidateCommand: AsyncParsableCommand {
         abstract: "Check an AnnData store: encodings, shapes, categorical codes, sparse indptr, consolidated metadata.")
 
     @Argument(help: "The store: a directory, a .zip archive, or a URL.") var store: String
+    @OptionGroup var stats: StatsOption
 
     func run() async throws {
-        let problems = await AnnData.validate(try StoreLocation.readable(store))
+        let metrics = stats.metrics()
+        defer { stats.report([("store", store, metrics)]) }
+        let problems = await AnnData.validate(try StoreLocation.readable(store, metrics: metrics))
         for p in problems { print(p) }
         if !problems.isEmpty { throw ExitCode(1) }
         print("ok: no problems found in \(store)")

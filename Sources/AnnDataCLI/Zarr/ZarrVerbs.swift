@@ -88,10 +88,13 @@ struct ZarrRead: AsyncParsableCommand {
     @OptionGroup var node: NodeOptions
     @Option(help: "The region, start:stop per dimension, comma separated (default: the whole array).") var region: String?
     @Option(help: "Where to write the values.") var out: String
+    @OptionGroup var stats: StatsOption
 
     func run() async throws {
         let path = try node.nodePath()
-        let store = try StoreLocation.readable(node.store)
+        let metrics = stats.metrics()
+        defer { stats.report([("store", node.store, metrics)]) }
+        let store = try StoreLocation.readable(node.store, metrics: metrics)
         let array = try await ZarrArray.open(store, path: path)
         if array.shape.isEmpty, region != nil { throw ZarrError.invalidSelection("a 0-d array takes no --region") }
         let sel = try region.map { try RegionArgument.parse($0, rank: array.shape.count) }
@@ -118,10 +121,13 @@ struct ZarrConsolidate: AsyncParsableCommand {
 struct ZarrTree: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "tree", abstract: "Print the hierarchy, one node per line.")
 
-    @Argument(help: "The store: a directory, or a .zip archive.") var store: String
+    @Argument(help: "The store: a directory, a .zip archive, or a URL.") var store: String
+    @OptionGroup var stats: StatsOption
 
     func run() async throws {
-        let s = try StoreLocation.readable(store)
+        let metrics = stats.metrics()
+        defer { stats.report([("store", store, metrics)]) }
+        let s = try StoreLocation.readable(store, metrics: metrics)
         let root = try await NodeMetadata.read(s, path: "")
         print("/ \(Self.describe(root))")
         if case .group = root {

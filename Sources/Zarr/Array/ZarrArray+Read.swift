@@ -77,6 +77,23 @@ extension ZarrArray {
             }
             guard let indexBytes = try await store.get(key, range: sharding.indexRange) else { return inner.map { job($0, nil) } }
             let index = try sharding.decodeIndex(indexBytes, shardSize: nil)
+            if let multi = store as? any MultiRangeReadableStore {
+                // A remote store: one call for every inner chunk, adjacent ones merged into one
+                // request by the store.
+                let wanted = inner.compactMap { io in index[sharding.innerNumber(io.chunk)] }
+                guard let parts = try await multi.get(key, ranges: wanted.map { .slice(offset: $0.offset, length: $0.size) }) else {
+                    throw ZarrError.corruptChunk(key: key, reason: "the shard disappeared while it was read")
+                }
+                var next = 0
+                return try inner.map { io in
+                    guard let e = index[sharding.innerNumber(io.chunk)] else { return job(io, nil) }
+                    defer { next += 1 }
+                    guard next < parts.count, parts[next].count == e.size else {
+                        throw ZarrError.corruptChunk(key: key, reason: "inner chunk at \(e.offset)+\(e.size) lies outside the shard")
+                    }
+                    return job(io, parts[next])
+                }
+            }
             return try await Parallel.map(inner, limit: options.ioRequests) { io in
                 guard let e = index[sharding.innerNumber(io.chunk)] else { return job(io, nil) }
                 guard let bytes = try await store.get(key, range: .slice(offset: e.offset, length: e.size)), bytes.count == e.size else {

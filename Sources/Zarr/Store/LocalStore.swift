@@ -14,12 +14,17 @@ import Darwin
 public struct LocalStore: WritableStore, ListableStore {
     /// The directory that holds the store.
     public let root: String
+    /// Counters for the store's operations (each read, write, delete and listing counts as
+    /// one request: `GET`, `PUT`, `DELETE`, `LIST`), if any.
+    public let metrics: StoreMetrics?
 
-    /// A store rooted at `root` (created on the first write if missing).
-    public init(root: String) {
+    /// A store rooted at `root` (created on the first write if missing), reporting into
+    /// `metrics` when given.
+    public init(root: String, metrics: StoreMetrics? = nil) {
         var r = root
         while r.count > 1 && r.hasSuffix("/") { r.removeLast() }
         self.root = r
+        self.metrics = metrics
     }
 
     public var storeDescription: String { root }
@@ -38,6 +43,7 @@ public struct LocalStore: WritableStore, ListableStore {
 
     func get(_ key: String, range: ByteRange, validated: Bool) throws -> [UInt8]? {
         try StoreKey.validate(key)
+        metrics?.recordRequest(method: "GET", bytesSent: 0)
         let fd = open(path(key), O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             if errno == ENOENT || errno == ENOTDIR || errno == EISDIR { return nil }
@@ -62,6 +68,7 @@ public struct LocalStore: WritableStore, ListableStore {
             }
             guard done == count else { throw ZarrError.io(key: key, reason: "file shrank while reading") }
             initialized = count
+            metrics?.recordReceived(count)
         }
     }
 
@@ -90,6 +97,7 @@ public struct LocalStore: WritableStore, ListableStore {
 
     public func set(_ key: String, _ value: [UInt8]) async throws {
         try StoreKey.validate(key)
+        metrics?.recordRequest(method: "PUT", bytesSent: value.count)
         let target = path(key)
         let dir = String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)])
         try Self.makeDirectories(dir)
@@ -118,6 +126,7 @@ public struct LocalStore: WritableStore, ListableStore {
 
     public func delete(_ key: String) async throws {
         try StoreKey.validate(key)
+        metrics?.recordRequest(method: "DELETE", bytesSent: 0)
         if unlink(path(key)) != 0 && errno != ENOENT && errno != ENOTDIR {
             throw ZarrError.io(key: key, reason: Self.errnoText())
         }
@@ -168,6 +177,7 @@ public struct LocalStore: WritableStore, ListableStore {
 
     public func list(prefix: String) async throws -> [String] {
         try StoreKey.validatePrefix(prefix)
+        metrics?.recordRequest(method: "LIST", bytesSent: 0)
         var out: [String] = []
         func walk(_ rel: String) throws {
             let dir = rel.isEmpty ? root : path(String(rel.dropLast()))
@@ -181,6 +191,7 @@ public struct LocalStore: WritableStore, ListableStore {
 
     public func listDirectory(_ prefix: String) async throws -> StoreListing {
         try StoreKey.validatePrefix(prefix)
+        metrics?.recordRequest(method: "LIST", bytesSent: 0)
         let dir = prefix.isEmpty ? root : path(String(prefix.dropLast()))
         var keys: [String] = []
         var dirs: [String] = []

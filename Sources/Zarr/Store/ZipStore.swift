@@ -28,6 +28,8 @@ public final class ZipStore: ListableStore {
     /// The path of the archive.
     public let path: String
     private let fd: Int32
+    /// Counters for the entries read (one `GET` request each), if any.
+    public let metrics: StoreMetrics?
     private let fileSize: UInt64
     private let entries: [String: ZipEntry]
     private let sortedKeys: [String]
@@ -37,7 +39,7 @@ public final class ZipStore: ListableStore {
     /// Throws `ZarrError.io` if the file cannot be opened or is not a readable zip archive (no
     /// end of central directory record, a truncated directory, entries pointing past the end of
     /// the file), and `ZarrError.unsupportedOperation` for multi-disk archives.
-    public init(path: String) throws(ZarrError) {
+    public init(path: String, metrics: StoreMetrics? = nil) throws(ZarrError) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .io(key: path, reason: String(cString: strerror(errno))) }
         do throws(ZarrError) {
@@ -54,6 +56,7 @@ public final class ZipStore: ListableStore {
                 map[key] = entry  // a later entry replaces an earlier one
             }
             self.path = path
+            self.metrics = metrics
             self.fd = fd
             self.fileSize = size
             self.entries = map
@@ -90,27 +93,35 @@ public final class ZipStore: ListableStore {
     /// methods other than stored and deflated, or encrypted entries.
     public func get(_ key: String) async throws(ZarrError) -> [UInt8]? {
         try StoreKey.validate(key)
+        metrics?.recordRequest(method: "GET", bytesSent: 0)
         guard let entry = entries[key] else { return nil }
-        return try readWhole(entry, key: key)
+        let value = try readWhole(entry, key: key)
+        metrics?.recordReceived(value.count)
+        return value
     }
 
     /// Part of the value at `key`, or `nil` if the archive has no such entry; a range past the
     /// end is clamped. Stored entries read only the requested bytes (no CRC check is possible
     /// then); deflated entries are inflated whole and sliced.
     public func get(_ key: String, range: ByteRange) async throws(ZarrError) -> [UInt8]? {
+        if case .all = range { return try await get(key) }
         try StoreKey.validate(key)
+        metrics?.recordRequest(method: "GET", bytesSent: 0)
         guard let entry = entries[key] else { return nil }
-        if case .all = range { return try readWhole(entry, key: key) }
         try checkReadable(entry, key: key)
         if entry.method == 0 {
             let size = try storedSize(entry, key: key)
             let r = Self.clamp(range, size: size)
             let start = try dataStart(entry, key: key)
-            return try ZipArchive.readExactly(fd: fd, offset: start + UInt64(r.lowerBound), count: r.count,
-                                              fileSize: fileSize, key: key, what: "entry data")
+            let part = try ZipArchive.readExactly(fd: fd, offset: start + UInt64(r.lowerBound), count: r.count,
+                                                  fileSize: fileSize, key: key, what: "entry data")
+            metrics?.recordReceived(part.count)
+            return part
         }
         let whole = try readWhole(entry, key: key)
-        return Array(whole[Self.clamp(range, size: whole.count)])
+        let part = Array(whole[Self.clamp(range, size: whole.count)])
+        metrics?.recordReceived(part.count)
+        return part
     }
 
     /// Whether the archive has an entry for `key`.

@@ -205,3 +205,29 @@ extension RemoteStoreTests {
         #expect(r.status == 0, "\(r.output)")
     }
 }
+
+extension RemoteStoreTests {
+    @Test func shardedReadOverS3MergesAdjacentInnerChunksIntoOneRequest() async throws {
+        let s = try servers
+        let metrics = StoreMetrics()
+        let store = try await s.newBucket("coalesce", metrics: metrics)
+        // One shard of 64×64 int32 values with 8×8 inner chunks, written in C order of the
+        // inner grid, so the inner chunks of one inner-chunk row lie next to each other.
+        let spec = ChunkSpec(shape: [64, 64], dataType: .int32, fillValue: .zero(for: .int32))
+        let codec = try ShardingCodec(shardSpec: spec, innerChunkShape: [8, 8])
+        let meta = ArrayMetadata(shape: [64, 64], chunkShape: [64, 64], dataType: .int32, codecs: [codec.v3JSON])
+        let a = try await ZarrArray.create(store, path: "sharded", metadata: meta)
+        let values = try iota([64, 64])
+        try await a.write(all: values)
+
+        let back = try await ZarrArray.open(store, path: "sharded")
+        metrics.reset()
+        // Rows 8..<16, columns 0..<32: four adjacent inner chunks of one inner row.
+        let part = try await back.read([8..<16, 0..<32])
+        var expected: [Int32] = []
+        for r in 8..<16 { for c in 0..<32 { expected.append(Int32(r * 64 + c)) } }
+        #expect(try part.values(as: Int32.self) == expected)
+        // The shard index, then one request for the four inner chunks.
+        #expect(metrics.snapshot.requestsByMethod["GET"] == 2)
+    }
+}

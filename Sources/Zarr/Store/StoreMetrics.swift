@@ -1,16 +1,17 @@
 import Synchronization
 
-/// Counts the requests a remote store sends and the bytes it moves.
+/// Counts the requests a store sends and the bytes it moves: HTTP requests for the remote
+/// stores, file operations for `LocalStore` and entry reads for `ZipStore`.
 ///
-/// Give one to an `HTTPStore` or `S3Store` (several stores may share one) and read
+/// Give one to a store (several stores may share one) and read
 /// `snapshot` at any time. It is a reference type so that every copy of a store reports into the
 /// same counters; the counters sit behind a `Mutex`, so it is safe to use from any task.
 public final class StoreMetrics: Sendable {
     /// The counters at one moment.
     public struct Snapshot: Sendable, Hashable {
-        /// HTTP requests sent, retries included (every attempt counts).
+        /// Requests sent, retries included (every attempt counts).
         public var requests: Int = 0
-        /// Requests by HTTP method (`GET`, `PUT`, `HEAD`, ...), retries included.
+        /// Requests by method (`GET`, `PUT`, `HEAD`, `DELETE`, `LIST`, ...), retries included.
         public var requestsByMethod: [String: Int] = [:]
         /// Response body bytes received.
         public var bytesReceived: Int = 0
