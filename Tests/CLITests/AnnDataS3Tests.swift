@@ -69,6 +69,29 @@ import Zarr
             #expect(r.status == 0 && Self.failures(r.output) == 0, "\(python) after Swift read \(url):\n\(r.output)")
         }
 
+        // Stale consolidated metadata on S3 (nodes changed behind its back, as a Python user
+        // who does not re-consolidate leaves it) is refused, never read silently.
+        let staleCases: [(String, (S3Store) async throws -> Void)] = [
+            ("obs/int64: listed in the consolidated metadata but missing", { try await $0.deletePrefix("ks/obs/int64/") }),
+            ("uns/extra: not in the consolidated metadata", { s in
+                try await s.set("ks/uns/extra/zarr.json", try #require(try await s.get("ks/uns/py_int/zarr.json")))
+            }),
+            ("X: consolidated metadata differs from the node's own", { s in
+                let doc = String(decoding: try #require(try await s.get("ks/X/zarr.json")), as: UTF8.self)
+                try await s.set("ks/X/zarr.json", Array(doc.replacingOccurrences(of: "\"float32\"", with: "\"float64\"").utf8))
+            }),
+        ]
+        for (message, mutate) in staleCases {
+            r = try Shell.run([Paths.cli, "convert", "s3://\(bucket)/ks", tmp + "/stale-base.zarr"], environment: env)
+            try #require(r.status == 0, "the store must read before the mutation: \(r.output)")
+            try await mutate(admin)
+            r = try Shell.run([Paths.cli, "convert", "s3://\(bucket)/ks", tmp + "/stale.zarr"], environment: env)
+            #expect(r.status != 0 && r.output.contains(message), "expected '\(message)':\n\(r.output)")
+            // Put the original back for the next case.
+            r = try Shell.run([Paths.cli, "convert", tmp + "/stale-base.zarr", "s3://\(bucket)/ks"], environment: env)
+            try #require(r.status == 0, "\(r.output)")
+        }
+
         // Wrong credentials: an error that names the status, and nothing written.
         var wrong = env
         wrong["AWS_SECRET_ACCESS_KEY"] = "not-the-secret"

@@ -28,10 +28,11 @@ enum SparseEncoding {
         guard let list = shapeJSON?.array, list.count == 2, let r = list[0].int, let c = list[1].int, r >= 0, c >= 0 else {
             throw AnnDataError.invalidElement(path: path, reason: "attribute 'shape' must be a list of two non-negative integers")
         }
-        let data = try await reader.readArray(path + "/data")
-        let indices = try await reader.readArray(path + "/indices")
-        let indptr = try await reader.readArray(path + "/indptr")
-        let m = SparseMatrix(unchecked: format, shape: [r, c], data: data, indices: indices, indptr: indptr)
+        // The three arrays are read concurrently: one array's requests overlap another's decoding.
+        async let data = reader.readArray(path + "/data")
+        async let indices = reader.readArray(path + "/indices")
+        async let indptr = reader.readArray(path + "/indptr")
+        let m = SparseMatrix(unchecked: format, shape: [r, c], data: try await data, indices: try await indices, indptr: try await indptr)
         try m.validate(path: path)
         return m
     }

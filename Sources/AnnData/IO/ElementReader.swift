@@ -1,3 +1,4 @@
+import Synchronization
 import Zarr
 
 /// Reads elements from a store: node metadata (from a verified consolidated copy or the nodes
@@ -11,28 +12,95 @@ public struct ElementReader: Sendable {
     let cache: [String: NodeMetadata]?
     /// Threads and requests for chunk decoding.
     public let concurrency: ConcurrencyOptions
+    /// When the cache is a consolidated copy that was not checked node by node up front (a
+    /// remote store): checks each node against its own metadata document the first time it is
+    /// used.
+    let verifier: NodeVerifier?
 
     /// A reader that looks nodes up directly in the store (no cache).
     public init(store: any ReadableStore, registry: EncodingRegistry = .standard, concurrency: ConcurrencyOptions = .automatic) {
         self.init(store: store, registry: registry, cache: nil, concurrency: concurrency)
     }
 
-    init(store: any ReadableStore, registry: EncodingRegistry, cache: [String: NodeMetadata]?, concurrency: ConcurrencyOptions) {
+    init(
+        store: any ReadableStore, registry: EncodingRegistry, cache: [String: NodeMetadata]?, concurrency: ConcurrencyOptions,
+        verifier: NodeVerifier? = nil
+    ) {
         self.store = store
         self.registry = registry
         self.cache = cache
         self.concurrency = concurrency
+        self.verifier = verifier
     }
 
-    /// Opens a store for reading. On a listable store every node's metadata is collected, and
-    /// consolidated metadata that disagrees with it is refused (`staleConsolidatedMetadata`);
-    /// on other stores the consolidated copy (if any) is the cache.
+    /// Opens a store for reading. Consolidated metadata that disagrees with the nodes is refused
+    /// (`staleConsolidatedMetadata`), never used silently:
+    /// - a local listable store: every node's metadata is collected and compared up front;
+    /// - a remote store with consolidated metadata (`RemoteStore`): one listing per group
+    ///   checks that the nodes are the ones the consolidated copy names (when the store can
+    ///   list), and each node is compared with its own metadata document when it is first
+    ///   read, so reading one element costs a request per node of that element only;
+    /// - a store without consolidated metadata: nodes are read as they are needed.
     public static func open(
         _ store: any ReadableStore, registry: EncodingRegistry = .standard, concurrency: ConcurrencyOptions = .automatic
     ) async throws(AnnDataError) -> ElementReader {
+        if store is any RemoteStore, let (cache, root) = try await consolidatedCache(of: store) {
+            if let listable = store as? any ListableStore {
+                let stale = try await structureProblems(listable, cache: cache)
+                if !stale.isEmpty { throw .staleConsolidatedMetadata(stale) }
+            }
+            return ElementReader(store: store, registry: registry, cache: cache, concurrency: concurrency,
+                                 verifier: NodeVerifier(verified: ["": root]))
+        }
         let (cache, stale) = try await metadata(of: store)
         if !stale.isEmpty { throw .staleConsolidatedMetadata(stale) }
         return ElementReader(store: store, registry: registry, cache: cache, concurrency: concurrency)
+    }
+
+    /// The consolidated copy as a cache (with the root's own metadata), or `nil` when the store
+    /// has none.
+    static func consolidatedCache(of store: any ReadableStore) async throws(AnnDataError) -> ([String: NodeMetadata], NodeMetadata)? {
+        try await annotating("") { () async throws -> ([String: NodeMetadata], NodeMetadata)? in
+            let root: NodeMetadata
+            do { root = try await NodeMetadata.read(store, path: "") } catch ZarrError.nodeNotFound {
+                throw AnnDataError.missingElement(path: "")
+            }
+            guard let consolidated = try await ConsolidatedMetadata.read(store, path: "") else { return nil }
+            if let problem = try await rootAttributeProblems(store, root: root).first { throw AnnDataError.staleConsolidatedMetadata([problem]) }
+            var map = Dictionary(consolidated.nodes.map { ($0.path, $0.node) }, uniquingKeysWith: { a, _ in a })
+            map[""] = root
+            return (map, root)
+        }
+    }
+
+    /// Nodes added or removed behind the consolidated copy's back: each group's child folders
+    /// (one listing per group, concurrently) against the children the copy names.
+    static func structureProblems(_ store: any ListableStore, cache: [String: NodeMetadata]) async throws(AnnDataError) -> [String] {
+        let groups = cache.filter { if case .group = $0.value { return true } else { return false } }.keys.sorted()
+        var expected: [String: Set<String>] = [:]
+        for path in cache.keys where !path.isEmpty {
+            let parent = path.split(separator: "/").dropLast().joined(separator: "/")
+            expected[parent, default: []].insert(String(path.split(separator: "/").last ?? ""))
+        }
+        let known = expected
+        return try await annotating("") {
+            let found = try await Parallel.map(groups, limit: 16) { group -> [String] in
+                let listing = try await store.listDirectory(StoreKey.prefix(of: group))
+                let want = known[group] ?? []
+                var out: [String] = []
+                for name in listing.prefixes where !want.contains(name) {
+                    // A folder that is a node (not a chunk folder) but is not in the copy.
+                    let child = StoreKey.join(group, name)
+                    if (try? await NodeMetadata.read(store, path: child)) != nil { out.append("\(child): not in the consolidated metadata") }
+                }
+                let present = Set(listing.prefixes)
+                for name in want.sorted() where !present.contains(name) {
+                    out.append("\(StoreKey.join(group, name)): listed in the consolidated metadata but missing")
+                }
+                return out
+            }
+            return found.flatMap { $0 }.sorted()
+        }
     }
 
     /// Every node's metadata by path (`""` = root): collected from the nodes when the store can
@@ -74,6 +142,7 @@ public struct ElementReader: Sendable {
     public func node(_ path: String) async throws(AnnDataError) -> NodeMetadata {
         if let cache {
             guard let n = cache[path] else { throw .missingElement(path: path) }
+            if let verifier { try await verifier.verify(path, expected: n, in: store) }
             return n
         }
         do {
@@ -154,5 +223,30 @@ public struct ElementReader: Sendable {
             throw .invalidElement(path: path, reason: "attribute '\(key)' must be a string")
         }
         return s
+    }
+}
+
+/// Checks nodes of a consolidated copy against their own metadata documents, once each.
+final class NodeVerifier: Sendable {
+    private let verified: Mutex<Set<String>>
+
+    init(verified: [String: NodeMetadata]) { self.verified = Mutex(Set(verified.keys)) }
+
+    /// Throws `staleConsolidatedMetadata` when the node at `path` is missing or its metadata
+    /// differs from `expected`.
+    func verify(_ path: String, expected: NodeMetadata, in store: any ReadableStore) async throws(AnnDataError) {
+        if verified.withLock({ $0.contains(path) }) { return }
+        let actual: NodeMetadata
+        do {
+            actual = try await NodeMetadata.read(store, path: path)
+        } catch ZarrError.nodeNotFound {
+            throw .staleConsolidatedMetadata(["\(path): listed in the consolidated metadata but missing"])
+        } catch {
+            throw AnnDataError.wrap(error, path: path)
+        }
+        guard actual == expected else {
+            throw .staleConsolidatedMetadata(["\(path): consolidated metadata differs from the node's own"])
+        }
+        _ = verified.withLock { $0.insert(path) }
     }
 }

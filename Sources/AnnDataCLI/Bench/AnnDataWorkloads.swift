@@ -41,7 +41,7 @@ enum AnnDataWorkloads {
     @Sendable static func readFull(_ c: BenchContext) async throws -> BenchResult {
         let path = try storePath(c)
         let (adata, secs) = try await BenchClock.time {
-            try await AnnData.read(from: LocalStore(root: path), concurrency: c.options)
+            try await AnnData.read(from: c.readableStore(path), concurrency: c.options)
         }
         guard case .sparse(let x)? = adata.X else { throw BenchError("X of \(path) is not a sparse matrix") }
         return try csrResult(x, secs, extra: ["obs_shape": .integers([adata.nObs, adata.obs.columns.count])])
@@ -50,7 +50,7 @@ enum AnnDataWorkloads {
     @Sendable static func readX(_ c: BenchContext) async throws -> BenchResult {
         let path = try storePath(c)
         let (x, secs) = try await BenchClock.time {
-            try await readElement(LocalStore(root: path), path: "X", concurrency: c.options)
+            try await readElement(c.readableStore(path), path: "X", concurrency: c.options)
         }
         guard case .sparse(let m) = x else { throw BenchError("X of \(path) is not a sparse matrix") }
         return try csrResult(m, secs)
@@ -59,7 +59,7 @@ enum AnnDataWorkloads {
     @Sendable static func readObs(_ c: BenchContext) async throws -> BenchResult {
         let path = try storePath(c)
         let (obs, secs) = try await BenchClock.time {
-            try await readElement(LocalStore(root: path), path: "obs", concurrency: c.options)
+            try await readElement(c.readableStore(path), path: "obs", concurrency: c.options)
         }
         guard case .dataFrame(let df) = obs else { throw BenchError("obs of \(path) is not a data frame") }
         guard case .array(let counts)? = df.columns["n_counts"] else { throw BenchError("obs has no numeric n_counts column") }

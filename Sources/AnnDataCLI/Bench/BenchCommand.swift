@@ -32,6 +32,9 @@ struct BenchRun: AsyncParsableCommand {
     @Option(help: "Codec threads (default: the machine's active cores).") var threads: Int?
     @Option(help: "Store requests in flight at once.") var ioRequests: Int = 16
     @Flag(help: "Keep what a write workload wrote.") var keep = false
+    @Option(name: .customLong("store-url"),
+            help: "Read the workload's store from this URL (http(s):// or s3://) instead of DIR/stores; reports requests and bytes.")
+    var storeURL: String?
 
     func validate() throws {
         guard let w = BenchRegistry.workload(named: workload) else {
@@ -49,8 +52,13 @@ struct BenchRun: AsyncParsableCommand {
         let options = ConcurrencyOptions(codecThreads: threads, ioRequests: ioRequests)
         let context = try BenchContext(
             data: data, workload: w.name, variant: v, scratch: scratch ?? BenchFiles.join(data, "scratch"),
-            keep: keep, options: options)
-        let result = try await w.run(context)
+            keep: keep, options: options, storeURL: storeURL)
+        var result = try await w.run(context)
+        if let m = context.metrics?.snapshot {
+            result.extra["store_url"] = .string(storeURL ?? "")
+            result.extra["requests"] = .integer(m.requests)
+            result.extra["bytes_received"] = .integer(m.bytesReceived)
+        }
         print(result.jsonLine(workload: w.name, variant: v, options: options))
     }
 }

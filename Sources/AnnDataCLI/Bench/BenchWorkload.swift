@@ -47,8 +47,17 @@ struct BenchContext: Sendable {
     let manifest: JSONValue
     /// `src/sel.json`.
     let selections: JSONValue
+    /// Where read workloads read their store from instead of `stores/` (an `http(s)://` or
+    /// `s3://` URL), and the counters of that store.
+    let storeURL: String?
+    let metrics: StoreMetrics?
 
-    init(data: String, workload: String, variant: String, scratch: String, keep: Bool, options: ConcurrencyOptions) throws {
+    init(
+        data: String, workload: String, variant: String, scratch: String, keep: Bool, options: ConcurrencyOptions,
+        storeURL: String? = nil
+    ) throws {
+        self.storeURL = storeURL
+        self.metrics = storeURL == nil ? nil : StoreMetrics()
         self.data = data
         self.workload = workload
         self.variant = variant
@@ -63,6 +72,13 @@ struct BenchContext: Sendable {
     func source(_ name: String) -> String { BenchFiles.join(data, "src/" + name) }
     /// A path under `stores/`.
     func store(_ name: String) -> String { BenchFiles.join(data, "stores/" + name) }
+
+    /// The store a read workload opens (timed): `--store-url` when given, else the local
+    /// store at `path`.
+    func readableStore(_ path: String) throws -> any ReadableStore {
+        if let storeURL { return try StoreLocation.readable(storeURL, metrics: metrics) }
+        return LocalStore(root: path)
+    }
 
     /// A member of the manifest, by path (`["dense", "layout", "chunk"]`).
     func manifestValue(_ path: String...) throws -> JSONValue {

@@ -34,7 +34,7 @@ enum DenseWorkloads {
     @Sendable static func readFull(_ c: BenchContext) async throws -> BenchResult {
         let path = storePath(c)
         let (out, secs) = try await BenchClock.time {
-            let a = try await ZarrArray.open(LocalStore(root: path))
+            let a = try await ZarrArray.open(c.readableStore(path))
             return try await a.read(nil, options: c.options)
         }
         return try readResult(out, secs, store: path)
@@ -45,7 +45,7 @@ enum DenseWorkloads {
         let s = try BenchContext.int(c.selection("dense_slice_start"), "dense_slice_start")
         let n = try BenchContext.int(c.selection("dense_slice_len"), "dense_slice_len")
         let (out, secs) = try await BenchClock.time {
-            let a = try await ZarrArray.open(LocalStore(root: path))
+            let a = try await ZarrArray.open(c.readableStore(path))
             return try await a.read([s..<(s + n), 0..<a.shape[1]], options: c.options)
         }
         return try readResult(out, secs, store: path)
@@ -55,7 +55,7 @@ enum DenseWorkloads {
         let path = storePath(c)
         let rows = try BenchContext.ints(c.selection("dense_rows_1000"), "dense_rows_1000")
         let (out, secs) = try await BenchClock.time {
-            let a = try await ZarrArray.open(LocalStore(root: path))
+            let a = try await ZarrArray.open(c.readableStore(path))
             return try await RowGather.read(a, rows: rows, options: c.options)
         }
         return try readResult(out, secs, store: path)

@@ -105,25 +105,25 @@ public struct ConsolidatedMetadata: Sendable, Hashable {
     /// Walks the hierarchy below the group at `path` by listing, reading every node's own
     /// metadata.
     public static func collect(_ store: any ListableStore, path: String = "", format: ZarrFormat) async throws -> ConsolidatedMetadata {
-        var nodes: [(path: String, node: NodeMetadata)] = []
-        func walk(_ rel: String) async throws {
+        // One listing per group; the children of a group are read concurrently (a remote store
+        // then costs a round trip per level of the hierarchy, not per node).
+        @Sendable func walk(_ rel: String) async throws -> [(path: String, node: NodeMetadata)] {
             let full = StoreKey.join(path, rel)
             let listing = try await store.listDirectory(StoreKey.prefix(of: full))
-            for name in listing.prefixes.sorted() {
+            let children = try await Parallel.map(listing.prefixes.sorted(), limit: 16) { name -> [(path: String, node: NodeMetadata)] in
                 let childRel = StoreKey.join(rel, name)
-                let childFull = StoreKey.join(path, childRel)
                 let node: NodeMetadata
                 do {
-                    node = try await NodeMetadata.read(store, path: childFull)
+                    node = try await NodeMetadata.read(store, path: StoreKey.join(path, childRel))
                 } catch ZarrError.nodeNotFound {
-                    continue  // a chunk directory (c/, 0/) or foreign data
+                    return []  // a chunk directory (c/, 0/) or foreign data
                 }
-                nodes.append((childRel, node))
-                if case .group = node { try await walk(childRel) }
+                if case .group = node { return [(childRel, node)] + (try await walk(childRel)) }
+                return [(childRel, node)]
             }
+            return children.flatMap { $0 }
         }
-        try await walk("")
-        return ConsolidatedMetadata(zarrFormat: format, nodes: nodes)
+        return ConsolidatedMetadata(zarrFormat: format, nodes: try await walk(""))
     }
 
     /// Re-consolidates the group at `path`: collects every node's metadata by listing and writes

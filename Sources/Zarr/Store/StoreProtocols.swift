@@ -12,6 +12,10 @@ public protocol ReadableStore: Sendable {
     var storeDescription: String { get }
 }
 
+/// A store whose every request is a network round trip (HTTP, S3): callers that can choose
+/// should prefer fewer requests, such as one consolidated-metadata read over one read per node.
+public protocol RemoteStore: ReadableStore {}
+
 /// A store that can also be written.
 public protocol WritableStore: ReadableStore {
     /// Stores `value` at `key` atomically: readers see the old value or the new one, never a mix.

@@ -129,3 +129,5 @@ public final class HTTPStore: MultiRangeReadableStore {
         }
     }
 }
+
+extension HTTPStore: RemoteStore {}

@@ -342,3 +342,5 @@ public final class S3Store: WritableStore, ListableStore, MultiRangeReadableStor
         throw failure(response, method: "PUT bucket", key: "")
     }
 }
+
+extension S3Store: RemoteStore {}
