@@ -54,6 +54,43 @@ struct SummaryTests {
         #expect(await validate(store).contains { $0.contains("no encoding-type") })
     }
 
+    @Test func pre07StoreWithStructuredFramesAndCategoriesInUns() async throws {
+        // anndata < 0.7: obs and var as structured arrays (first field the index), categorical
+        // codes as plain integers with their categories in uns["<column>_categories"].
+        let store = MemoryStore()
+        try await ZarrGroup.create(store, path: "", format: .v2)
+        func array(_ path: String, _ a: NDArray) async throws {
+            let filters: JSONValue = a.dataType == .string ? [["id": "vlen-utf8"]] : .null
+            let m = ArrayMetadata(shape: a.shape, chunkShape: a.shape.map { max($0, 1) }, dataType: a.dataType,
+                                  zarrFormat: .v2, v2: V2ArrayOptions(filters: filters))
+            try await ZarrArray.create(store, path: path, metadata: m).write(all: a)
+        }
+        func utf32(_ s: String, _ n: Int) -> [UInt8] {
+            var out = s.unicodeScalars.flatMap { withUnsafeBytes(of: $0.value.littleEndian, Array.init) }
+            out += [UInt8](repeating: 0, count: 4 * n - out.count)
+            return out
+        }
+        let obsType = DataType.structured([StructField(name: "index", type: .fixedUTF32(length: 2)),
+                                           StructField(name: "grp", type: .int8), StructField(name: "other", type: .int8)])
+        let obsRows: [[UInt8]] = [utf32("c0", 2) + [1, 5], utf32("c1", 2) + [0, 0]]
+        try await array("obs", try NDArray(dataType: obsType, shape: [2], storage: .fixed(obsRows.flatMap { $0 })))
+        let varType = DataType.structured([StructField(name: "index", type: .fixedUTF32(length: 2))])
+        try await array("var", try NDArray(dataType: varType, shape: [3], storage: .fixed(utf32("g0", 2) + utf32("g1", 2) + utf32("g2", 2))))
+        try await array("X", try NDArray([Float](repeating: 1, count: 6), shape: [2, 3]))
+        try await ZarrGroup.create(store, path: "uns", format: .v2)
+        try await array("uns/grp_categories", try NDArray(strings: ["x", "y"], shape: [2]))
+        // Codes up to 5 do not fit two categories: the column stays numeric, the entry stays.
+        try await array("uns/other_categories", try NDArray(strings: ["u", "v"], shape: [2]))
+        let a = try await AnnData.read(from: store)
+        #expect(a.obs.indexValues == ["c0", "c1"] && a.nVars == 3)
+        guard case .categorical(let c)? = a.obs.columns["grp"] else { Issue.record("grp is not categorical: \(String(describing: a.obs.columns["grp"]))"); return }
+        #expect(c.codeValues == [1, 0])
+        #expect(try c.categories.strings() == ["x", "y"])
+        guard case .array(let other)? = a.obs.columns["other"] else { Issue.record("other is not numeric"); return }
+        #expect(try other.values(as: Int8.self) == [5, 0])
+        #expect(a.uns.keys == ["other_categories"])
+    }
+
     /// zarr-python 3.4 (anndata 0.13) writes rec-array fill values as JSON objects, which the
     /// Zarr engine does not parse yet; reading such a store fails as a whole until it does.
     @Test func a13RecArrayFillValue() async throws {

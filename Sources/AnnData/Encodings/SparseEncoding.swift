@@ -28,11 +28,21 @@ enum SparseEncoding {
         guard let list = shapeJSON?.array, list.count == 2, let r = list[0].int, let c = list[1].int, r >= 0, c >= 0 else {
             throw AnnDataError.invalidElement(path: path, reason: "attribute 'shape' must be a list of two non-negative integers")
         }
-        // The three arrays are read concurrently: one array's requests overlap another's decoding.
-        async let data = reader.readArray(path + "/data")
-        async let indices = reader.readArray(path + "/indices")
-        async let indptr = reader.readArray(path + "/indptr")
-        let m = SparseMatrix(unchecked: format, shape: [r, c], data: try await data, indices: try await indices, indptr: try await indptr)
+        let data: NDArray, indices: NDArray, indptr: NDArray
+        if reader.store is any RemoteStore {
+            // Remote: the three arrays at once, so that one's round trips overlap another's decoding.
+            async let d = reader.readArray(path + "/data")
+            async let i = reader.readArray(path + "/indices")
+            async let p = reader.readArray(path + "/indptr")
+            (data, indices, indptr) = (try await d, try await i, try await p)
+        } else {
+            // Local: one after another, each decoded on every core (three at once only compete
+            // for the cores and fault in three fresh buffers together).
+            data = try await reader.readArray(path + "/data")
+            indices = try await reader.readArray(path + "/indices")
+            indptr = try await reader.readArray(path + "/indptr")
+        }
+        let m = SparseMatrix(unchecked: format, shape: [r, c], data: data, indices: indices, indptr: indptr)
         try m.validate(path: path)
         return m
     }

@@ -32,6 +32,7 @@ struct BenchRun: AsyncParsableCommand {
     @Option(help: "Codec threads (default: the machine's active cores).") var threads: Int?
     @Option(help: "Store requests in flight at once.") var ioRequests: Int = 16
     @Flag(help: "Keep what a write workload wrote.") var keep = false
+    @Flag(name: .customLong("huge-pages"), help: "Back big read buffers with transparent huge pages (Linux).") var hugePages = false
     @Option(name: .customLong("store-url"),
             help: "Read the workload's store from this URL (http(s):// or s3://) instead of DIR/stores; reports requests and bytes.")
     var storeURL: String?
@@ -49,7 +50,7 @@ struct BenchRun: AsyncParsableCommand {
     func run() async throws {
         guard let w = BenchRegistry.workload(named: workload) else { throw ExitCode.validationFailure }
         let v = variant ?? w.variants[0]
-        let options = ConcurrencyOptions(codecThreads: threads, ioRequests: ioRequests)
+        let options = ConcurrencyOptions(codecThreads: threads, ioRequests: ioRequests, hugePages: hugePages)
         let context = try BenchContext(
             data: data, workload: w.name, variant: v, scratch: scratch ?? BenchFiles.join(data, "scratch"),
             keep: keep, options: options, storeURL: storeURL)

@@ -19,7 +19,7 @@ extension ZarrArray {
         let region = region ?? fullRegion
         try checkRegion(region)
         let outShape = region.map(\.count)
-        var out = NDArray.uninitialized(dataType: dataType, shape: outShape)
+        var out = NDArray.uninitialized(dataType: dataType, shape: outShape, hugePages: options.hugePages)
         let overlaps = metadata.grid.overlaps(region)
         // Work in batches so that encoded bytes in memory stay bounded.
         let batch = max(4 * options.codecThreads, 16)
@@ -182,13 +182,14 @@ extension ZarrArray {
 
 extension NDArray {
     /// An array whose fixed-size bytes are not yet written (every byte is written by the read
-    /// before it is returned); variable-length arrays start empty.
-    static func uninitialized(dataType: DataType, shape: [Int]) -> NDArray {
+    /// before it is returned); variable-length arrays start empty. `hugePages`: see
+    /// `ConcurrencyOptions.hugePages`.
+    static func uninitialized(dataType: DataType, shape: [Int], hugePages: Bool = false) -> NDArray {
         let n = shape.reduce(1, *)
         if let size = dataType.itemSize {
             let total = n * size
             let bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, count in
-                LargeBuffer.adviseHugePages(UnsafeMutableRawBufferPointer(buffer))
+                if hugePages { LargeBuffer.adviseHugePages(UnsafeMutableRawBufferPointer(buffer)) }
                 count = total
             }
             return NDArray(unchecked: dataType, shape: shape, storage: .fixed(bytes))

@@ -26,7 +26,7 @@ extension ZarrArray {
         // Few big chunks (one shard, say): parallelise inside each; many: one chunk per task.
         let innerThreads = overlaps.count >= threads ? 1 : threads
         let valuesCopy = v
-        try await Parallel.map(overlaps, limit: max(threads, 2)) { ov in
+        _ = try await Parallel.map(overlaps, limit: max(threads, 2)) { ov in
             try await self.writeChunk(ov, values: valuesCopy, store: store, innerThreads: innerThreads)
         }
     }
@@ -57,7 +57,8 @@ extension ZarrArray {
         }
         var chunk: NDArray
         if ov.coversChunk {
-            chunk = NDArray(repeating: metadata.fillValue, dataType: dataType, shape: chunkShape)
+            // Every element is copied in just below: no fill to write first.
+            chunk = NDArray.uninitialized(dataType: dataType, shape: chunkShape)
         } else if let old = try await store.get(key) {
             do throws(ZarrError) {
                 chunk = try chain.decode(old)

@@ -76,9 +76,11 @@ extension RemoteStoreTests {
         defer { own.finish() }
         let big = randomBytes(8 << 20, seed: 6)
         try own.serve("big.bin", big)
-        // /slow/ is rate-limited to 256 KiB/s, so the 8 MiB read takes half a minute.
+        // /slow/ is rate-limited to 256 KiB/s, so the 8 MiB read takes half a minute. The idle
+        // timeout (10 s) times the attempts (2) stays below the 30 s the error must come within,
+        // even when a stopped server leaves the connection silent rather than closed.
         let store = try HTTPStore(
-            url: own.nginxURL + "/slow", transport: URLSessionTransport(timeout: .seconds(20)),
+            url: own.nginxURL + "/slow", transport: URLSessionTransport(timeout: .seconds(10)),
             retry: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(10)))
         let read = Task { try await store.get("big.bin") }
         try await Task.sleep(for: .milliseconds(1500))

@@ -24,39 +24,29 @@ enum ZstdContexts {
 
     /// Runs `body` with this thread's compression context, reset to default parameters.
     static func withCompression<R>(_ body: (OpaquePointer) throws(ZarrError) -> R) throws(ZarrError) -> R {
-        if let key = compressionKey {
-            let ctx: OpaquePointer
-            if let p = pthread_getspecific(key) {
-                ctx = OpaquePointer(p)
-                ZSTD_CCtx_reset(ctx, ZSTD_reset_session_and_parameters)
-            } else {
-                guard let c = ZSTD_createCCtx() else { throw .codecFailure(codec: "zstd", reason: "out of memory") }
-                ctx = c
-                if pthread_setspecific(key, UnsafeRawPointer(c)) != 0 {
-                    defer { ZSTD_freeCCtx(c) }
-                    return try body(c)
-                }
-            }
-            return try body(ctx)
-        }
-        guard let c = ZSTD_createCCtx() else { throw .codecFailure(codec: "zstd", reason: "out of memory") }
-        defer { ZSTD_freeCCtx(c) }
-        return try body(c)
+        try withContext(compressionKey, create: { ZSTD_createCCtx() }, free: { _ = ZSTD_freeCCtx($0) },
+                        reuse: { _ = ZSTD_CCtx_reset($0, ZSTD_reset_session_and_parameters) }, body)
     }
 
     /// Runs `body` with this thread's decompression context.
     static func withDecompression<R>(_ body: (OpaquePointer) throws(ZarrError) -> R) throws(ZarrError) -> R {
-        if let key = decompressionKey {
-            if let p = pthread_getspecific(key) { return try body(OpaquePointer(p)) }
-            guard let c = ZSTD_createDCtx() else { throw .codecFailure(codec: "zstd", reason: "out of memory") }
-            if pthread_setspecific(key, UnsafeRawPointer(c)) != 0 {
-                defer { ZSTD_freeDCtx(c) }
-                return try body(c)
-            }
-            return try body(c)
+        try withContext(decompressionKey, create: { ZSTD_createDCtx() }, free: { _ = ZSTD_freeDCtx($0) }, reuse: { _ in }, body)
+    }
+
+    /// This thread's context under `key` (made on first use and kept; `reuse` prepares a kept
+    /// one). Without a key, or when the thread cannot keep it, a context lives for one call.
+    private static func withContext<R>(
+        _ key: pthread_key_t?, create: () -> OpaquePointer?, free: (OpaquePointer) -> Void, reuse: (OpaquePointer) -> Void,
+        _ body: (OpaquePointer) throws(ZarrError) -> R
+    ) throws(ZarrError) -> R {
+        if let key, let p = pthread_getspecific(key) {
+            let ctx = OpaquePointer(p)
+            reuse(ctx)
+            return try body(ctx)
         }
-        guard let c = ZSTD_createDCtx() else { throw .codecFailure(codec: "zstd", reason: "out of memory") }
-        defer { ZSTD_freeDCtx(c) }
-        return try body(c)
+        guard let ctx = create() else { throw .codecFailure(codec: "zstd", reason: "out of memory") }
+        if let key, pthread_setspecific(key, UnsafeRawPointer(ctx)) == 0 { return try body(ctx) }
+        defer { free(ctx) }
+        return try body(ctx)
     }
 }
