@@ -21,15 +21,28 @@ extension ZarrArray {
         let outShape = region.map(\.count)
         var out = NDArray.uninitialized(dataType: dataType, shape: outShape, hugePages: options.hugePages)
         let overlaps = metadata.grid.overlaps(region)
-        // Work in batches so that encoded bytes in memory stay bounded.
+        // Work in batches so that encoded bytes in memory stay bounded (two batches at most):
+        // the next batch is fetched while the current one is decoded.
         let batch = max(4 * options.codecThreads, 16)
         let scratch = ScratchBuffers(count: options.codecThreads)
         var start = 0
-        while start < overlaps.count {
+        func nextFetch() -> Task<[DecodeJob], any Error>? {
+            guard start < overlaps.count else { return nil }
             let part = Array(overlaps[start..<min(start + batch, overlaps.count)])
             start += part.count
-            let jobs = try await fetchJobs(part, options: options)
-            try decode(jobs, into: &out, options: options, scratch: scratch)
+            return Task { try await self.fetchJobs(part, options: options) }
+        }
+        var pending = nextFetch()
+        while let current = pending {
+            let jobs = try await current.value
+            pending = nextFetch()
+            do {
+                try decode(jobs, into: &out, options: options, scratch: scratch)
+            } catch {
+                pending?.cancel()
+                _ = try? await pending?.value
+                throw error
+            }
         }
         return out
     }
