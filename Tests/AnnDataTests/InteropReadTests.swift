@@ -16,17 +16,16 @@ struct InteropReadTests {
         var testDescription: String { "\(python == .a12 ? "A12" : "A13") \(arguments.joined(separator: " "))" }
     }
 
-    static let configs: [Config] = [
-        Config(python: .a12, arguments: ["--variant", "all", "--extras"], variants: Variant.allCases, extras: true),
-        Config(python: .a13, arguments: ["--variant", "all"], variants: Variant.allCases, extras: false),
-        Config(python: .a12, arguments: ["--format", "2", "--extras"], variants: [.dense], extras: true),
-        Config(python: .a13, arguments: ["--format", "2", "--variant", "csr"], variants: [.csr], extras: false),
-        Config(python: .a13, arguments: ["--shard"], variants: [.dense], extras: false),
-        Config(python: .a13, arguments: ["--auto-shard", "--variant", "all"], variants: Variant.allCases, extras: false),
-        Config(python: .a12, arguments: ["--compressor", "blosc"], variants: [.dense], extras: false),
-        Config(python: .a12, arguments: ["--compressor", "gzip", "--no-consolidate"], variants: [.dense], extras: false),
-        Config(python: .a13, arguments: ["--compressor", "none", "--format", "2"], variants: [.dense], extras: false),
-    ]
+    /// Every option of the fixture tool with both anndata versions, every variant each time.
+    static let configs: [Config] = Python.allCases.flatMap { python in
+        [
+            ["--extras"], ["--format", "2", "--extras"], ["--shard", "--extras"], ["--auto-shard", "--extras"],
+            ["--compressor", "blosc"], ["--compressor", "gzip", "--no-consolidate"], ["--compressor", "none"],
+            ["--format", "2", "--compressor", "blosc"], ["--format", "2", "--compressor", "none", "--no-consolidate"],
+        ].map { options in
+            Config(python: python, arguments: ["--variant", "all"] + options, variants: Variant.allCases, extras: options.contains("--extras"))
+        }
+    }
 
     @Test(arguments: configs)
     func readsPythonStores(_ config: Config) async throws {
@@ -35,7 +34,7 @@ struct InteropReadTests {
             let store = LocalStore(root: dir.appendingPathComponent(variant.fileName).path)
             let got = try await AnnData.read(from: store)
             let ref = Reference.kitchenSink(variant, extras: config.extras)
-            let problems = Compare.anndata(got, ref)
+            let problems = Compare.anndata(got, ref, strict: false)
             #expect(problems.isEmpty, "\(config.testDescription) \(variant): \(problems.prefix(20).joined(separator: "\n"))")
             #expect(got.nObs == ref.nObs && got.nVars == ref.nVars)
             let issues = await validate(store)

@@ -90,14 +90,4 @@ struct SummaryTests {
         #expect(try other.values(as: Int8.self) == [5, 0])
         #expect(a.uns.keys == ["other_categories"])
     }
-
-    /// zarr-python 3.4 (anndata 0.13) writes rec-array fill values as JSON objects, which the
-    /// Zarr engine does not parse yet; reading such a store fails as a whole until it does.
-    @Test func a13RecArrayFillValue() async throws {
-        let dir = try await Fixtures.shared.directory(.a13, ["--variant", "dense", "--extras"])
-        let store = LocalStore(root: dir.appendingPathComponent(Variant.dense.fileName).path)
-        let got = try await AnnData.read(from: store)
-        let problems = Compare.anndata(got, Reference.kitchenSink(.dense, extras: true))
-        #expect(problems.isEmpty, "\(problems.prefix(10).joined(separator: "\n"))")
-    }
 }
