@@ -45,7 +45,10 @@ enum DataFrameEncoding {
         }
         guard Set(order).count == order.count else { throw AnnDataError.invalidElement(path: path, reason: "column-order has duplicates") }
         let indexPath = StoreKey.join(path, indexKey)
-        let index = try Column(try await column(reader, indexPath, legacy: legacy), path: indexPath)
+        guard let indexElement = try await column(reader, indexPath, legacy: legacy) else {
+            throw AnnDataError.invalidElement(path: indexPath, reason: "the index of a data frame cannot be skipped by the read callback")
+        }
+        let index = try Column(indexElement, path: indexPath)
         guard index.stringValues != nil else {
             // anndata reads numeric indexes too; they are labels, kept as strings here.
             if case .array(let a) = index {
@@ -61,7 +64,8 @@ enum DataFrameEncoding {
         var columns = OrderedDict<Column>()
         for name in order {
             let p = StoreKey.join(path, name)
-            let c = try Column(try await column(reader, p, legacy: legacy), path: p)
+            guard let element = try await column(reader, p, legacy: legacy) else { continue }  // skipped by the read callback
+            let c = try Column(element, path: p)
             if c.count != index.count {
                 throw AnnDataError.shapeMismatch(path: p, reason: "column has \(c.count) values but the index has \(index.count)")
             }
@@ -70,8 +74,9 @@ enum DataFrameEncoding {
         return DataFrame(unchecked: index, indexName: indexKey == "_index" ? nil : indexKey, columns: columns)
     }
 
-    /// Reads one column; in legacy frames a `categories` attribute turns codes into a categorical.
-    static func column(_ reader: ElementReader, _ path: String, legacy: Bool) async throws -> Element {
+    /// Reads one column (`nil`: skipped by the read callback); in legacy frames a `categories`
+    /// attribute turns codes into a categorical.
+    static func column(_ reader: ElementReader, _ path: String, legacy: Bool) async throws -> Element? {
         let node = try await reader.node(path)
         if legacy || ElementReader.encodingKey(of: node).type.isEmpty {
             if case .array = node, let catRef = node.attributes["categories"]?.string {
@@ -85,6 +90,6 @@ enum DataFrameEncoding {
                 return .categorical(c)
             }
         }
-        return try await reader.read(path)
+        return try await reader.readIfIncluded(path)
     }
 }

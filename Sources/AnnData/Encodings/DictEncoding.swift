@@ -14,11 +14,12 @@ enum DictEncoding {
         }
     })
 
-    /// Reads every child of the group at `path` as an element, in sorted order.
+    /// Reads every child of the group at `path` as an element, in sorted order (those the read
+    /// callback skips are left out).
     static func readChildren(_ reader: ElementReader, _ path: String) async throws -> OrderedDict<Element> {
         var out = OrderedDict<Element>()
         for name in try await reader.childNames(path) {
-            out[name] = try await reader.read(StoreKey.join(path, name))
+            if let element = try await reader.readIfIncluded(StoreKey.join(path, name)) { out[name] = element }
         }
         return out
     }

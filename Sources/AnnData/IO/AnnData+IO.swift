@@ -4,11 +4,15 @@ extension AnnData {
     /// Reads the AnnData stored at the root of `store` (Zarr v2 or v3, consolidated or not).
     /// Consolidated metadata that disagrees with the nodes is refused with
     /// `staleConsolidatedMetadata` (checked when the store can list its keys). Shapes are
-    /// validated; every error names the element path.
+    /// validated; every error names the element path. A `readCallback` sees every element
+    /// before it is read and may read it differently, replace it or skip it (anndata's
+    /// `read_dispatched`).
     public static func read(
-        from store: any ReadableStore, registry: EncodingRegistry = .standard, concurrency: ConcurrencyOptions = .automatic
+        from store: any ReadableStore, registry: EncodingRegistry = .standard, concurrency: ConcurrencyOptions = .automatic,
+        readCallback: ReadCallback? = nil
     ) async throws(AnnDataError) -> AnnData {
-        let reader = try await ElementReader.open(store, registry: registry, concurrency: concurrency)
+        var reader = try await ElementReader.open(store, registry: registry, concurrency: concurrency)
+        if let readCallback { reader = reader.dispatching(readCallback) }
         guard case .anndata(let a) = try await reader.read("") else {
             throw .invalidElement(path: "", reason: "the root of the store is not an AnnData")
         }
@@ -28,12 +32,15 @@ extension AnnData {
     }
 }
 
-/// Reads the element at `path` of `store` (any encoding in the registry).
+/// Reads the element at `path` of `store` (any encoding in the registry), with every element
+/// read through `readCallback` when one is given.
 public func readElement(
-    _ store: any ReadableStore, path: String, registry: EncodingRegistry = .standard, concurrency: ConcurrencyOptions = .automatic
+    _ store: any ReadableStore, path: String, registry: EncodingRegistry = .standard, concurrency: ConcurrencyOptions = .automatic,
+    readCallback: ReadCallback? = nil
 ) async throws(AnnDataError) -> Element {
     let p = try StoreMaintenance.normalize(path)
-    let reader = try await ElementReader.open(store, registry: registry, concurrency: concurrency)
+    var reader = try await ElementReader.open(store, registry: registry, concurrency: concurrency)
+    if let readCallback { reader = reader.dispatching(readCallback) }
     return try await reader.read(p)
 }
 

@@ -16,6 +16,8 @@ public struct ElementReader: Sendable {
     /// remote store): checks each node against its own metadata document the first time it is
     /// used.
     let verifier: NodeVerifier?
+    /// Called before every element is read (see `dispatching(_:)`).
+    let readCallback: ReadCallback?
 
     /// A reader that looks nodes up directly in the store (no cache).
     public init(store: any ReadableStore, registry: EncodingRegistry = .standard, concurrency: ConcurrencyOptions = .automatic) {
@@ -24,13 +26,14 @@ public struct ElementReader: Sendable {
 
     init(
         store: any ReadableStore, registry: EncodingRegistry, cache: [String: NodeMetadata]?, concurrency: ConcurrencyOptions,
-        verifier: NodeVerifier? = nil
+        verifier: NodeVerifier? = nil, readCallback: ReadCallback? = nil
     ) {
         self.store = store
         self.registry = registry
         self.cache = cache
         self.concurrency = concurrency
         self.verifier = verifier
+        self.readCallback = readCallback
     }
 
     /// Opens a store for reading. Consolidated metadata that disagrees with the nodes is refused
@@ -197,14 +200,14 @@ public struct ElementReader: Sendable {
         }
     }
 
-    /// Reads the element at `path`, dispatching on its `encoding-type` / `encoding-version`.
+    /// Reads the element at `path`, dispatching on its `encoding-type` / `encoding-version`
+    /// (through the read callback, when there is one). A callback that skips it is an error
+    /// here: use `readIfIncluded(_:)` where the element may be left out.
     public func read(_ path: String) async throws(AnnDataError) -> Element {
-        let n = try await node(path)
-        let key = Self.encodingKey(of: n)
-        guard let encoding = registry.reader(for: key) else {
-            throw .unknownEncoding(path: path, type: key.type, version: key.version)
+        guard let element = try await readIfIncluded(path) else {
+            throw .invalidElement(path: path, reason: "a required element was skipped by the read callback")
         }
-        return try await annotating(path) { try await encoding.read(self, path, n) }
+        return element
     }
 
     /// The encoding pair of a node (`("", "")` without attributes). A non-string attribute is
