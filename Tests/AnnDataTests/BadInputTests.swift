@@ -125,4 +125,33 @@ struct BadInputTests {
         #expect(await readError(store) == .missingElement(path: "obs"))
         #expect(await validate(store).contains { $0.hasPrefix("obs:") })
     }
+
+    /// Values the public model lets a caller build that cannot be written as they are: an
+    /// error naming the element, never a trap or silently truncated data.
+    @Test func inconsistentModelValuesAreRefusedOnWrite() async throws {
+        // Codes that do not fit the packed type (257 would wrap to 1) or lie outside the categories.
+        #expect(throws: AnnDataError.self) { try Categorical(codes: [0, 257], categories: ["a", "b", "c"]) }
+        #expect(throws: AnnDataError.self) { try Categorical(codes: [-2], categories: ["a"]) }
+        #expect(throws: AnnDataError.self) { try Categorical.packCodes([300], categoryCount: 200) }
+
+        var ints = try NullableArray(values: try NDArray([Int32(1), 2, 3], shape: [3]), mask: [false, true, false])
+        ints.mask.append(true)  // the members are public: a mask longer than the values
+        var strs = try NullableStrings(values: ["a", "b"], mask: [false, true])
+        strs.values.removeLast()
+        for (path, element) in [("uns/ints", Element.nullableInteger(ints)), ("uns/strs", .nullableStrings(strs))] {
+            let store = try await written()
+            await #expect {
+                try await writeElement(element, store: store, path: path)
+            } throws: { error in
+                guard case AnnDataError.shapeMismatch(let p, _) = error else { return false }
+                return p == path
+            }
+            #expect(try await AnnData.read(from: store) == (try Small.make()), "the store is unchanged")
+        }
+
+        // A sparse matrix too large to densify is an error, not an overflow trap.
+        let huge = try SparseMatrix(format: .csc, shape: [1 << 62, 4], data: try NDArray([Float](), shape: [0]),
+                                    indices: try NDArray([Int32](), shape: [0]), indptr: try NDArray([Int32](repeating: 0, count: 5), shape: [5]))
+        #expect { _ = try huge.toDense() } throws: { "\($0)".contains("too large") }
+    }
 }

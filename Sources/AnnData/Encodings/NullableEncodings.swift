@@ -11,7 +11,7 @@ enum NullableEncodings {
         return .nullableInteger(try NullableArray(values: values, mask: mask))
     }, write: { writer, path, element in
         guard case .nullableInteger(let n) = element else { throw AnnDataError.invalidElement(path: path, reason: "not a nullable integer array") }
-        try await write(writer, path, type: "nullable-integer", values: .array(zeroed(n.values, n.mask)), mask: n.mask, extra: [:])
+        try await write(writer, path, type: "nullable-integer", values: .array(try zeroed(n.values, n.mask, path: path)), mask: n.mask, extra: [:])
     })
 
     static let boolean = ElementEncoding("nullable-boolean", "0.1.0", read: { reader, path, node in
@@ -22,7 +22,7 @@ enum NullableEncodings {
         return .nullableBoolean(try NullableArray(values: values, mask: mask))
     }, write: { writer, path, element in
         guard case .nullableBoolean(let n) = element else { throw AnnDataError.invalidElement(path: path, reason: "not a nullable boolean array") }
-        try await write(writer, path, type: "nullable-boolean", values: .array(zeroed(n.values, n.mask)), mask: n.mask, extra: [:])
+        try await write(writer, path, type: "nullable-boolean", values: .array(try zeroed(n.values, n.mask, path: path)), mask: n.mask, extra: [:])
     })
 
     static let string = ElementEncoding("nullable-string-array", "0.1.0", read: { reader, path, node in
@@ -40,6 +40,9 @@ enum NullableEncodings {
         return .nullableStrings(try NullableStrings(values: try values.strings(), mask: mask, naValue: na))
     }, write: { writer, path, element in
         guard case .nullableStrings(let n) = element else { throw AnnDataError.invalidElement(path: path, reason: "not a nullable string array") }
+        guard n.values.count == n.mask.count else {
+            throw AnnDataError.shapeMismatch(path: path, reason: "\(n.values.count) values and a mask of \(n.mask.count)")
+        }
         let values = zip(n.values, n.mask).map { $1 ? "" : $0 }
         var extra = JSONObject()
         extra["na-value"] = .string(n.naValue ?? "NA")
@@ -59,8 +62,12 @@ enum NullableEncodings {
         return (values, try maskArray.values(as: Bool.self))
     }
 
-    /// Values with masked positions set to zero / false, as anndata writes them.
-    static func zeroed(_ values: NDArray, _ mask: [Bool]) -> NDArray {
+    /// Values with masked positions set to zero / false, as anndata writes them; values and
+    /// mask must be 1-D of the same length (the model's members are public and mutable).
+    static func zeroed(_ values: NDArray, _ mask: [Bool], path: String) throws(AnnDataError) -> NDArray {
+        guard values.shape == [mask.count] else {
+            throw .shapeMismatch(path: path, reason: "values of shape \(values.shape) and a mask of \(mask.count)")
+        }
         guard let size = values.dataType.itemSize, mask.contains(true) else { return values }
         var b = values.bytes
         for (i, m) in mask.enumerated() where m { for k in 0..<size { b[i * size + k] = 0 } }

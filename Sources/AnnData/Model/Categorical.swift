@@ -30,8 +30,13 @@ public struct Categorical: Sendable, Equatable {
         } catch let e as AnnDataError { throw e } catch { throw .invalidElement(path: "", reason: "\(error)") }
     }
 
-    /// Codes in the narrowest signed type pandas would use for `categoryCount` categories.
+    /// Codes in the narrowest signed type pandas would use for `categoryCount` categories;
+    /// throws when a code is outside `-1..<categoryCount` (it would not fit, or be wrong).
     public static func packCodes(_ codes: [Int], categoryCount: Int) throws -> NDArray {
+        if let bad = codes.firstIndex(where: { $0 < -1 || $0 >= categoryCount }) {
+            throw AnnDataError.invalidElement(
+                path: "", reason: "code \(codes[bad]) at position \(bad) is out of range for \(categoryCount) categories")
+        }
         if categoryCount < 128 { return try NDArray(codes.map { Int8(truncatingIfNeeded: $0) }, shape: [codes.count]) }
         if categoryCount < 32768 { return try NDArray(codes.map { Int16(truncatingIfNeeded: $0) }, shape: [codes.count]) }
         return try NDArray(codes.map { Int32(truncatingIfNeeded: $0) }, shape: [codes.count])

@@ -81,7 +81,12 @@ public struct SparseMatrix: Sendable, Equatable {
     public func toDense() throws(AnnDataError) -> NDArray {
         try validate(path: "")
         guard let size = data.dataType.itemSize else { throw .invalidElement(path: "", reason: "non-numeric data") }
-        var out = [UInt8](repeating: 0, count: shape[0] * shape[1] * size)
+        let (cells, o1) = shape[0].multipliedReportingOverflow(by: shape[1])
+        let (byteCount, o2) = cells.multipliedReportingOverflow(by: size)
+        guard !o1, !o2, byteCount <= 1 << 40 else {
+            throw .invalidElement(path: "", reason: "a dense \(shape[0]) x \(shape[1]) matrix of \(data.dataType) is too large")
+        }
+        var out = [UInt8](repeating: 0, count: byteCount)
         let ptr = IntegerView.ints(indptr), idx = IntegerView.ints(indices)
         let src = data.bytes
         for major in 0..<(ptr.count - 1) {
