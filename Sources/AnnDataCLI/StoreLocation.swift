@@ -1,3 +1,4 @@
+import Foundation
 import Zarr
 
 /// Opens the store a STORE argument names: a directory, a `.zip` archive (read-only), an
@@ -19,6 +20,10 @@ enum StoreLocation {
         if isHTTP(location) { return try HTTPStore(url: location, metrics: metrics) }
         if isS3(location) { return try S3Store(configuration: S3Configuration.fromEnvironment(url: location), metrics: metrics) }
         if isZip(location) { return try ZipStore(path: location, metrics: metrics) }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: location, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ZarrError.io(key: location, reason: "no such directory (a store is a directory, a .zip archive, an http(s):// or an s3:// URL)")
+        }
         return LocalStore(root: location, metrics: metrics)
     }
 

@@ -12,7 +12,10 @@ public func validate(_ store: any ReadableStore, registry: EncodingRegistry = .s
 
     // 1. Metadata of every node, and the consolidated copy.
     let root: NodeMetadata
-    do { root = try await NodeMetadata.read(store, path: "") } catch {
+    do { root = try await NodeMetadata.read(store, path: "") } catch ZarrError.nodeNotFound {
+        line("", "cannot open the store: \(AnnDataError.missingElement(path: ""))")
+        return problems
+    } catch {
         line("", "cannot open the store: \(describe(error))")
         return problems
     }

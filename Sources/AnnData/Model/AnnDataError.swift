@@ -28,6 +28,7 @@ public enum AnnDataError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// A one-line message that names the element path.
     public var description: String {
         func at(_ p: String) -> String { p.isEmpty ? "/" : p }
         switch self {
@@ -35,7 +36,8 @@ public enum AnnDataError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidElement(let p, let r): return "invalid element at '\(at(p))': \(r)"
         case .unknownEncoding(let p, let t, let v):
             return "unknown encoding at '\(at(p))': encoding-type '\(t)' version '\(v)'"
-        case .missingElement(let p): return "missing element '\(at(p))'"
+        case .missingElement(let p):
+            return p.isEmpty ? "no Zarr group at the root of the store (no zarr.json, .zgroup or .zarray)" : "missing element '\(p)'"
         case .staleConsolidatedMetadata(let entries):
             return "the consolidated metadata disagrees with the store's nodes (re-consolidate it): "
                 + entries.prefix(5).joined(separator: "; ") + (entries.count > 5 ? "; ... (\(entries.count) in all)" : "")
