@@ -95,6 +95,22 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: "\(out)/never/zarr.json"))
     }
 
+    /// On a terminal (a pseudo-terminal from util-linux `script`), `convert` shows a progress
+    /// line for the read and the write; piped, it shows none (checked by the interop tests).
+    @Test func convertShowsProgressOnATerminal() async throws {
+        let tmp = try await Self.fixtures()
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        let typescript = tmp + "/typescript"
+        let command = "'\(Paths.cli)' convert '\(tmp)/py/kitchen_sink.zarr' '\(tmp)/out.zarr'"
+        let r = try await Subprocess.run(["/usr/bin/script", "-qec", command, typescript])
+        #expect(r.status == 0, "\(r.output)")
+        let screen = String(decoding: try Data(contentsOf: URL(fileURLWithPath: typescript)), as: UTF8.self)
+        #expect(screen.contains("\r\u{1B}[2Kreading \(tmp)/py/kitchen_sink.zarr: element"), "\(screen.prefix(500))")
+        #expect(screen.contains("element 1 (/)") && screen.contains("(obs/cat_ordered)"), "\(screen.prefix(500))")
+        #expect(screen.contains("writing \(tmp)/out.zarr: element"), "\(screen.prefix(500))")
+        #expect(screen.contains("wrote \(tmp)/out.zarr: 40 x 25"))
+    }
+
     @Test func errorsAreMessagesWithExitCodes() async throws {
         let tmp = NSTemporaryDirectory() + "anndata-cmd-err-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)

@@ -35,7 +35,19 @@ struct ConvertCommand: AsyncParsableCommand {
         let progress = ProgressLine()
         progress.update("reading \(source) ...")
         let adata: AnnData
-        do { adata = try await AnnData.read(from: src) } catch { progress.finish(); throw error }
+        do {
+            // On a terminal, each element read advances the line (the callback reads it as usual).
+            var onRead: ReadCallback?
+            if progress.enabled {
+                let counter = ElementCounter(), source = self.source
+                onRead = { path, _, readDefault in
+                    let n = counter.next()
+                    progress.update("reading \(source): element \(n) (\(path.isEmpty ? "/" : path))")
+                    return try await readDefault()
+                }
+            }
+            adata = try await AnnData.read(from: src, readCallback: onRead)
+        } catch { progress.finish(); throw error }
         var options = WriteOptions(zarrFormat: zarrFormat == 2 ? .v2 : .v3, consolidate: !noConsolidate)
         if progress.enabled {
             // Progress only: every element is written as the options say.
