@@ -80,6 +80,11 @@ public protocol BytesToBytesCodec: Codec {
     func encode(_ bytes: [UInt8]) throws(ZarrError) -> [UInt8]
     /// Decodes bytes.
     func decode(_ bytes: [UInt8]) throws(ZarrError) -> [UInt8]
+    /// Decodes bytes whose decoded size is known to be `expectedSize` when it is not `nil`
+    /// (the chain knows it for fixed-size chunks). Codecs whose input claims a decoded size
+    /// (zstd, blosc, LZ4) refuse a claim beyond it instead of allocating what a corrupt
+    /// header asks for. The default ignores the hint.
+    func decode(_ bytes: [UInt8], expectedSize: Int?) throws(ZarrError) -> [UInt8]
     /// The encoded size for an input of `n` bytes if it is fixed (crc32c: n + 4).
     func encodedSize(_ n: Int) -> Int?
     /// Decodes straight into `destination` when the decoded size is known to be its size;
@@ -88,7 +93,11 @@ public protocol BytesToBytesCodec: Codec {
 }
 
 extension BytesToBytesCodec {
+    /// Not fixed, by default.
     public func encodedSize(_ n: Int) -> Int? { nil }
+    /// Ignores the hint and calls `decode(_:)`.
+    public func decode(_ bytes: [UInt8], expectedSize: Int?) throws(ZarrError) -> [UInt8] { try decode(bytes) }
+    /// Returns `false`: the caller uses `decode(_:)`.
     public func decode(_ bytes: [UInt8], into destination: UnsafeMutableRawBufferPointer) throws(ZarrError) -> Bool { false }
 }
 

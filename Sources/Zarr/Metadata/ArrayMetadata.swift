@@ -84,11 +84,23 @@ public struct ArrayMetadata: Sendable, Hashable {
         }
         guard shape.allSatisfy({ $0 >= 0 }) else { throw .invalidMetadata(path: path, reason: "negative extent in shape \(shape)") }
         guard chunkShape.allSatisfy({ $0 > 0 }) else { throw .invalidMetadata(path: path, reason: "chunk extents must be positive: \(chunkShape)") }
-        var total = 1
-        for s in chunkShape {
-            let (p, o) = total.multipliedReportingOverflow(by: s)
-            guard !o, p <= 1 << 40 else { throw .invalidMetadata(path: path, reason: "chunk shape \(chunkShape) is too large") }
-            total = p
+        try dataType.checkItemSize()
+        // Checked products: elements, then bytes, of the whole array and of one chunk.
+        func product(_ extents: [Int], times first: Int = 1) -> Int? {
+            var total = first
+            for s in extents {
+                let (p, o) = total.multipliedReportingOverflow(by: s)
+                if o { return nil }
+                total = p
+            }
+            return total
+        }
+        let itemSize = Swift.max(dataType.itemSize ?? 1, 1)
+        guard let chunkBytes = product(chunkShape, times: itemSize), chunkBytes <= 1 << 40 else {
+            throw .invalidMetadata(path: path, reason: "chunk shape \(chunkShape) of \(dataType) is too large")
+        }
+        guard product(shape, times: itemSize) != nil else {
+            throw .invalidMetadata(path: path, reason: "shape \(shape) of \(dataType) overflows a 64-bit byte count")
         }
         if let names = dimensionNames, names.count != shape.count {
             throw .invalidMetadata(path: path, reason: "dimension_names has \(names.count) entries for rank \(shape.count)")
