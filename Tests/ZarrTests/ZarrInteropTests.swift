@@ -35,7 +35,23 @@ import Testing
         let r = try run(python311, [packageRoot + "/scripts/interop/make_corpus.py", dir])
         guard r.status == 0 else { throw ZarrError.io(key: dir, reason: "make_corpus.py failed:\n\(r.output)") }
         let manifest = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/manifest.json"))))
-        return (dir, (manifest.array ?? []).map(Entry.init))
+        var entries = (manifest.array ?? []).map(Entry.init)
+        // zarr-python 3.4 spells some v3 metadata differently (`struct`, numcodecs wrappers):
+        // those sections again, written by it, under zarr34/.
+        guard FileManager.default.isExecutableFile(atPath: python312) else {
+            throw ZarrError.unsupportedOperation("\(python312) is missing: run scripts/setup")
+        }
+        let r34 = try run(python312, [packageRoot + "/scripts/interop/make_corpus.py", dir + "/zarr34", "--only", "structured,numcodecs_v3"])
+        guard r34.status == 0 else { throw ZarrError.io(key: dir, reason: "make_corpus.py (zarr 3.4) failed:\n\(r34.output)") }
+        let m34 = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/zarr34/manifest.json"))))
+        for e in m34.array ?? [] {
+            guard var o = e.object else { continue }
+            for key in ["store", "values", "region_values"] {
+                if let v = o[key]?.string { o[key] = .string("zarr34/" + v) }
+            }
+            entries.append(Entry(json: .object(o)))
+        }
+        return (dir, entries)
     }
 
     func load(_ path: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path))) }
