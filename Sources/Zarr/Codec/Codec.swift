@@ -17,7 +17,14 @@ public struct ChunkSpec: Sendable, Hashable {
 }
 
 /// The three kinds of v3 codec.
-public enum CodecKind: Sendable { case arrayToArray, arrayToBytes, bytesToBytes }
+public enum CodecKind: Sendable {
+    /// Array in, array out (transpose).
+    case arrayToArray
+    /// Array in, bytes out: exactly one per chain (bytes, vlen-utf8, sharding_indexed).
+    case arrayToBytes
+    /// Bytes in, bytes out (compressors, checksums).
+    case bytesToBytes
+}
 
 /// A codec that knows its names and configuration. One file per codec, each owning its v3 name,
 /// its v2 (numcodecs) id and its configuration; the registry lists them.
@@ -37,6 +44,7 @@ public protocol Codec: Sendable {
 }
 
 extension Codec {
+    /// The v3 name, unless a codec overrides it.
     public var v3WrittenName: String { Self.v3Name }
     /// The codec's v3 metadata entry.
     public var v3JSON: JSONValue {
@@ -102,6 +110,7 @@ extension BytesToBytesCodec {
 }
 
 extension ArrayToBytesCodec {
+    /// The encoded size of a chunk of `spec` when it is fixed, `nil` otherwise.
     public func encodedSize(_ spec: ChunkSpec) -> Int? { nil }
 }
 

@@ -3,10 +3,15 @@
 /// Fixed-size types are held in memory in little-endian byte order; the `bytes` codec (or the
 /// v2 dtype's byte order) decides what is stored.
 public indirect enum DataType: Sendable, Hashable, CustomStringConvertible {
+    /// Booleans, one byte each (0 or 1).
     case bool
+    /// Signed integers of 1, 2, 4 and 8 bytes.
     case int8, int16, int32, int64
+    /// Unsigned integers of 1, 2, 4 and 8 bytes.
     case uint8, uint16, uint32, uint64
+    /// IEEE 754 floats of 2, 4 and 8 bytes.
     case float16, float32, float64
+    /// Complex numbers: two float32 (or float64) parts, real part first.
     case complex64, complex128
     /// Variable-length UTF-8 strings (v3 `string`, v2 `|O` + vlen-utf8).
     case string
@@ -153,6 +158,7 @@ public indirect enum DataType: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// A readable, one-line description.
     public var description: String { name }
 
     /// The numeric types by v3 name.

@@ -3,8 +3,11 @@ import CZstd
 /// `zstd` (v3 default compressor; numcodecs id `zstd`). Always writes the frame content size;
 /// decodes frames that lack it by streaming.
 public struct ZstdCodec: BytesToBytesCodec, V2Codec {
+    /// The v3 name, `zstd`.
     public static let v3Name = "zstd"
+    /// The numcodecs id, `zstd`.
     public static let v2ID: String? = "zstd"
+    /// A bytes→bytes codec.
     public static let kind = CodecKind.bytesToBytes
 
     /// The compression level, -131072...22; 0 is the library default.
@@ -18,6 +21,7 @@ public struct ZstdCodec: BytesToBytesCodec, V2Codec {
         self.checksum = checksum
     }
 
+    /// Reads the v3 configuration; an invalid one is a typed error.
     public init(v3Configuration c: JSONObject, spec: ChunkSpec) throws(ZarrError) {
         level = try c.int("level", codec: Self.v3Name) ?? 0
         checksum = try c.bool("checksum", codec: Self.v3Name) ?? false
@@ -26,11 +30,14 @@ public struct ZstdCodec: BytesToBytesCodec, V2Codec {
         }
     }
 
+    /// Reads the numcodecs configuration (with `id`), as for v3.
     public init(v2Configuration c: JSONObject, spec: ChunkSpec) throws(ZarrError) {
         try self.init(v3Configuration: c, spec: spec)
     }
 
+    /// The v3 configuration written to metadata.
     public var v3Configuration: JSONObject? { ["level": .integer(level), "checksum": .bool(checksum)] }
+    /// The numcodecs object, with `id`.
     public var v2Configuration: JSONObject {
         var o: JSONObject = ["id": "zstd", "level": .integer(level)]
         if checksum { o["checksum"] = true }
@@ -43,6 +50,7 @@ public struct ZstdCodec: BytesToBytesCodec, V2Codec {
         }
     }
 
+    /// Compresses `bytes` into one frame that records its content size.
     public func encode(_ bytes: [UInt8]) throws(ZarrError) -> [UInt8] {
         try ZstdContexts.withCompression { (ctx) throws(ZarrError) -> [UInt8] in
             try Self.check(ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, Int32(level)))
@@ -104,6 +112,7 @@ public struct ZstdCodec: BytesToBytesCodec, V2Codec {
         return try streamDecode(bytes, limit: expectedSize)
     }
 
+    /// Decodes straight into `destination` when the frame says it holds exactly that many bytes; `false` otherwise.
     public func decode(_ bytes: [UInt8], into destination: UnsafeMutableRawBufferPointer) throws(ZarrError) -> Bool {
         let size = bytes.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, $0.count) }
         guard size == UInt64(destination.count) else { return false }
