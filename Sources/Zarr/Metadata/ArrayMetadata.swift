@@ -77,7 +77,9 @@ public struct ArrayMetadata: Sendable, Hashable {
     /// The spec of one chunk.
     public var chunkSpec: ChunkSpec { ChunkSpec(shape: chunkShape, dataType: dataType, fillValue: fillValue) }
 
-    /// Checks shapes: same rank, non-negative extents, positive chunk extents.
+    /// Checks shapes: same rank, non-negative extents, positive chunk extents, an element size
+    /// within `DataType.maxItemSize`, a chunk of at most 2^40 bytes and an array whose byte
+    /// count fits in `Int` (checked arithmetic: overflow is a typed error, never a trap).
     public func validate(path: String) throws(ZarrError) {
         guard shape.count == chunkShape.count else {
             throw .invalidMetadata(path: path, reason: "shape \(shape) and chunk shape \(chunkShape) differ in rank")
