@@ -142,7 +142,16 @@ import Zarr
         try write(#"{"zarr_format":3,"node_type":"array","shape":[2],"data_type":"int8","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":0,"codecs":[{"name":"bytes"}]}"#, d + "/s/x/zarr.json")
         try write("{not json", d + "/bad.json")
         try write(#"{"zarr_format":3,"node_type":"array","shape":[2],"data_type":"int8","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2]}},"chunk_key_encoding":{"name":"default"},"fill_value":0,"codecs":[{"name":"lzma"}]}"#, d + "/unknown.json")
+        // A store whose root is an array: `--path /` must still be refused as absolute.
+        try FileManager.default.createDirectory(atPath: d + "/r", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: d + "/s/x/zarr.json", toPath: d + "/r/zarr.json")
+        #expect(try cli(["zarr", "read", d + "/r", "--out", d + "/o"]).status == 0)
         let cases: [[String]] = [
+            ["zarr", "read", d + "/r", "--path", "/", "--out", d + "/o"],
+            ["zarr", "read", d + "/r", "--path", "//", "--out", d + "/o"],
+            ["zarr", "write", d + "/r", "--path", "/", "--values", d + "/o"],
+            ["zarr", "create", d + "/s", "--path", "/", "--metadata", d + "/s/x/zarr.json"],
+            ["zarr", "read", d + "/s", "--path", "/x", "--out", d + "/o"],
             ["zarr", "read", d + "/s", "--path", "../s/x", "--out", d + "/o"],
             ["zarr", "read", d + "/s", "--path", d + "/s/x", "--out", d + "/o"],
             ["zarr", "read", d + "/s", "--path", "missing", "--out", d + "/o"],

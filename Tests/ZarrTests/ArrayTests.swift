@@ -201,4 +201,20 @@ import Testing
         try await ZarrGroup.updateAttributes(store, path: "g") { $0["c"] = [1, 2] }
         #expect(try await ZarrGroup.open(store, path: "g").attributes == ["a": 1, "b": 2, "c": [1, 2]])
     }
+
+    @Test func v2AttributeUpdatesWriteOnlyZattrs() async throws {
+        let store = MemoryStore()
+        // Documents as another writer spelled them (key order, spacing, an extra member).
+        let zarray = Array(#"{"zarr_format": 2, "shape": [2], "chunks": [2], "dtype": "|u1", "fill_value": 0, "order": "C", "filters": null, "compressor": null, "x_writer": "other"}"#.utf8)
+        let zgroup = Array(#"{ "zarr_format": 2 }"#.utf8)
+        try await store.set("g/.zgroup", zgroup)
+        try await store.set("g/a/.zarray", zarray)
+        try await store.set("g/a/.zattrs", Array(#"{"keep": true}"#.utf8))
+        try await ZarrGroup.updateAttributes(store, path: "g") { $0["b"] = 2 }
+        try await ZarrGroup.updateAttributes(store, path: "g/a") { $0["c"] = 3 }
+        #expect(try await store.get("g/.zgroup") == zgroup)
+        #expect(try await store.get("g/a/.zarray") == zarray)
+        #expect(try await ZarrGroup.open(store, path: "g").attributes == ["b": 2])
+        #expect(try await ZarrArray.open(store, path: "g/a").attributes == ["keep": true, "c": 3])
+    }
 }

@@ -89,13 +89,106 @@ import Testing
                 try await store.set(key, bad)
                 await #expect(throws: ZarrError.self, "codecs \(i), \(bad.count) of \(chunk.count) bytes") { _ = try await a.read() }
             }
-            // A failed write leaves the earlier data readable.
+            // A failed write (the store refuses the chunk after it was encoded) leaves the
+            // earlier data readable, byte for byte.
             try await store.set(key, chunk)
-            await #expect(throws: ZarrError.self) {
-                try await a.write(try NDArray([Int32](repeating: 1, count: 3), shape: [3]))
-            }
+            let failing = try await ZarrArray.open(FailingStore(store, failingKeys: [key]), path: "a\(i)")
+            let other = type == .string ? try NDArray(strings: (0..<64).map { "t\($0)" }, shape: [64]) : try NDArray((0..<64).map { Int64(1000 + $0) }, shape: [64])
+            await #expect(throws: ZarrError.self) { try await failing.write(all: other) }
+            #expect(try await store.get(key) == chunk)
             #expect(try await a.read() == values)
         }
+    }
+
+    /// A zstd frame: magic, a single-segment header whose 8-byte content size says `claimed`,
+    /// then one raw block holding `payload`.
+    static func zstdFrame(claimed: UInt64, payload: [UInt8]) -> [UInt8] {
+        var f: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD, 0xE0]
+        for b in 0..<8 { f.append(UInt8(truncatingIfNeeded: claimed >> (8 * UInt64(b)))) }
+        let header = 1 | (payload.count << 3)
+        f += [UInt8(header & 255), UInt8(header >> 8 & 255), UInt8(header >> 16 & 255)]
+        return f + payload
+    }
+
+    @Test func zstdFramesClaimingAbsurdSizesAreTypedErrors() async throws {
+        let payload = [UInt8](repeating: 7, count: 512)
+        // The hand-made frame is valid when it tells the truth.
+        #expect(try ZstdCodec().decode(Self.zstdFrame(claimed: 512, payload: payload)) == payload)
+        for claimed: UInt64 in [1 << 61, UInt64(Int.max), UInt64.max - 5, 1 << 40, 513] {
+            let frame = Self.zstdFrame(claimed: claimed, payload: payload)
+            // Without a known decoded size, and with the chunk's size.
+            #expect(throws: ZarrError.self, "\(claimed)") { _ = try ZstdCodec().decode(frame) }
+            #expect(throws: ZarrError.self, "\(claimed)") { _ = try ZstdCodec().decode(frame, expectedSize: 512) }
+            // Through an array whose chunks hold 512 bytes.
+            let store = MemoryStore()
+            let a = try await ZarrArray.create(store, path: "z", metadata: ArrayMetadata(
+                shape: [64], chunkShape: [64], dataType: .int64,
+                codecs: [["name": "bytes", "configuration": ["endian": "little"]], ["name": "zstd", "configuration": ["level": 1, "checksum": false]]]))
+            try await store.set("z/c/0", frame)
+            await #expect(throws: ZarrError.self, "\(claimed)") { _ = try await a.read() }
+            await #expect(throws: ZarrError.self, "\(claimed)") { _ = try await a.read([0..<3]) }
+        }
+        // A claim within bounds but larger than the chunk is refused before decoding.
+        #expect(throws: ZarrError.self) { _ = try ZstdCodec().decode(Self.zstdFrame(claimed: 1024, payload: payload + payload), expectedSize: 512) }
+    }
+
+    @Test(arguments: [
+        // Shapes whose element or byte count overflows, chunks that are too large.
+        #"{"zarr_format":2,"shape":[4611686018427387904,4],"chunks":[1,1],"dtype":"<i8","fill_value":0,"order":"C","filters":null,"compressor":null}"#,
+        #"{"zarr_format":2,"shape":[1152921504606846976],"chunks":[1],"dtype":"<i8","fill_value":0,"order":"C","filters":null,"compressor":null}"#,
+        #"{"zarr_format":2,"shape":[10],"chunks":[1099511627776],"dtype":"<i8","fill_value":0,"order":"C","filters":null,"compressor":null}"#,
+        #"{"zarr_format":2,"shape":[10],"chunks":[4294967296,4294967296],"dtype":"|u1","fill_value":0,"order":"C","filters":null,"compressor":null}"#,
+        // Element sizes that overflow or are absurd.
+        #"{"zarr_format":2,"shape":[1],"chunks":[1],"dtype":"<U4611686018427387904","fill_value":"","order":"C","filters":null,"compressor":null}"#,
+        #"{"zarr_format":2,"shape":[1],"chunks":[1],"dtype":"|S99999999999999999","fill_value":"","order":"C","filters":null,"compressor":null}"#,
+        #"{"zarr_format":2,"shape":[1],"chunks":[1],"dtype":"|S99999999999999999999999","fill_value":"","order":"C","filters":null,"compressor":null}"#,
+        #"{"zarr_format":2,"shape":[1],"chunks":[1],"dtype":"|V99999999999","fill_value":null,"order":"C","filters":null,"compressor":null}"#,
+        #"{"zarr_format":2,"shape":[1],"chunks":[1],"dtype":"<U","fill_value":"","order":"C","filters":null,"compressor":null}"#,
+        #"{"zarr_format":2,"shape":[1],"chunks":[1],"dtype":"<","fill_value":"","order":"C","filters":null,"compressor":null}"#,
+        // Structured fields: negative, overflowing or ill-typed shapes, object fields.
+        #"{"zarr_format":2,"shape":[1],"chunks":[1],"dtype":[["a","<i4",[-1]]],"fill_value":null,"order":"C","filters":null,"compressor":null}"#,
+        #"{"zarr_format":2,"shape":[1],"chunks":[1],"dtype":[["a","<i4",[4294967296,4294967296]]],"fill_value":null,"order":"C","filters":null,"compressor":null}"#,
+        #"{"zarr_format":2,"shape":[1],"chunks":[1],"dtype":[["a","<i4",["x"]]],"fill_value":null,"order":"C","filters":null,"compressor":null}"#,
+        #"{"zarr_format":2,"shape":[1],"chunks":[1],"dtype":[["a","<i4"],["b","|O"]],"fill_value":null,"order":"C","filters":null,"compressor":null}"#,
+        #"{"zarr_format":2,"shape":[1],"chunks":[1],"dtype":[["a","<U4611686018427387904"]],"fill_value":null,"order":"C","filters":null,"compressor":null}"#,
+        #"{"zarr_format":2,"shape":[1],"chunks":[1],"dtype":[["a","|S9000000"],["b","|S9000000"]],"fill_value":null,"order":"C","filters":null,"compressor":null}"#,
+    ])
+    func hostileV2ShapesAndTypesAreTypedErrors(_ text: String) async {
+        let store = MemoryStore()
+        await #expect(throws: ZarrError.self) {
+            try await store.set("a/.zarray", Array(text.utf8))
+            _ = try await ZarrArray.open(store, path: "a")
+        }
+    }
+
+    @Test(arguments: [
+        ("data_type", ["name": "fixed_length_utf32", "configuration": ["length_bytes": 9_223_372_036_854_775_804]]),
+        ("data_type", ["name": "null_terminated_bytes", "configuration": ["length_bytes": 99_999_999_999_999]]),
+        ("data_type", "r9223372036854775800"),
+        ("data_type", ["name": "structured", "configuration": ["fields": [["a", "int32"], ["b", "string"]]]]),
+        ("data_type", ["name": "structured", "configuration": ["fields": [["a", "int32", [-2]]]]]),
+        ("data_type", ["name": "struct", "configuration": ["fields": [["name": "a", "data_type": "bytes"]]]]),
+        ("shape", [4_611_686_018_427_387_904, 4]),
+        ("chunk_grid", ["name": "regular", "configuration": ["chunk_shape": [549_755_813_888]]]),
+    ] as [(String, JSONValue)])
+    func hostileV3ShapesAndTypesAreTypedErrors(_ key: String, _ value: JSONValue) async {
+        var doc = withMember(key, value)
+        if key == "data_type" {
+            var o = doc.object ?? [:]
+            o["fill_value"] = 0
+            o["codecs"] = [["name": "bytes"]]
+            doc = .object(o)
+        }
+        await #expect(throws: ZarrError.self) { _ = try await open(doc) }
+    }
+
+    @Test func readsLargerThanMemoryAreTypedErrors() async throws {
+        // A valid, empty array of 2^50 bytes: reading all of it cannot be allocated.
+        let store = MemoryStore()
+        let a = try await ZarrArray.create(store, path: "big", metadata: ArrayMetadata(shape: [1 << 50], chunkShape: [1 << 20], dataType: .int8))
+        await #expect(throws: ZarrError.self) { _ = try await a.read() }
+        #expect(try await a.read([5..<9]).bytes == [0, 0, 0, 0])
+        #expect(throws: ZarrError.self) { _ = try NDArray.uninitialized(dataType: .int64, shape: [1 << 40, 1 << 30]) }
     }
 
     @Test func shardIndexesPointingOutsideTheShardAreTypedErrors() async throws {
@@ -183,15 +276,32 @@ import Testing
     }
 
     @Test func aFailedWriteLeavesTheOldValue() async throws {
+        // The temporary file's path is made longer than PATH_MAX while the key's own path is
+        // not: creating it fails for every user, root included, before anything is renamed.
         let dir = temporaryDirectory()
         let store = LocalStore(root: dir)
-        try await store.set("k/v", [1, 2, 3])
-        // Make the directory read-only so the temporary file cannot be created.
-        chmod(dir + "/k", 0o500)
-        defer { chmod(dir + "/k", 0o755) }
-        if getuid() != 0 {
-            await #expect(throws: ZarrError.self) { try await store.set("k/v", [9]) }
+        let pathMax = Int(PATH_MAX)  // bytes, NUL included
+        var key = ""
+        while dir.utf8.count + 1 + key.utf8.count + 201 < pathMax - 60 {
+            key += (key.isEmpty ? "" : "/") + String(repeating: "d", count: 200)
         }
-        #expect(try await store.get("k/v") != nil)
+        // Pad the directory part so that "dir/key/v" fits and "dir/key/.tmp-x" does not.
+        let pad = pathMax - 6 - (dir.utf8.count + 1 + key.utf8.count + 1)
+        key += "/" + String(repeating: "e", count: pad) + "/v"
+        let target = dir + "/" + key
+        #expect(target.utf8.count <= pathMax - 1)
+        #expect(target.utf8.count - 1 + ".tmp-x".utf8.count > pathMax - 1)
+        try FileManager.default.createDirectory(atPath: String(target.dropLast(2)), withIntermediateDirectories: true)
+        let old: [UInt8] = [1, 2, 3]
+        // Written directly: Foundation's atomic writes would need a longer temporary path too.
+        let fd = open(target, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        #expect(fd >= 0)
+        #expect(old.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == old.count)
+        close(fd)
+        #expect(try await store.get(key) == old)
+        await #expect(throws: ZarrError.self) { try await store.set(key, [9, 9, 9, 9]) }
+        #expect(try await store.get(key) == old)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: String(target.dropLast(2)))
+        #expect(leftovers == ["v"])
     }
 }

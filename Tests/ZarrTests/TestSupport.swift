@@ -60,3 +60,25 @@ func iota(_ shape: [Int]) throws -> NDArray {
     let n = shape.reduce(1, *)
     return try NDArray((0..<n).map { Int32($0) }, shape: shape)
 }
+
+/// A store wrapper whose writes to `failingKeys` throw (after the value was encoded), to prove
+/// that a failed write leaves the earlier data readable; every other request is passed on.
+final class FailingStore: WritableStore, ListableStore {
+    let base: MemoryStore
+    let failingKeys: Set<String>
+    init(_ base: MemoryStore, failingKeys: Set<String>) { self.base = base; self.failingKeys = failingKeys }
+    var storeDescription: String { "failing" }
+    func get(_ key: String) async throws -> [UInt8]? { try await base.get(key) }
+    func get(_ key: String, range: ByteRange) async throws -> [UInt8]? { try await base.get(key, range: range) }
+    func set(_ key: String, _ value: [UInt8]) async throws {
+        if failingKeys.contains(key) { throw ZarrError.io(key: key, reason: "injected write failure") }
+        try await base.set(key, value)
+    }
+    func delete(_ key: String) async throws {
+        if failingKeys.contains(key) { throw ZarrError.io(key: key, reason: "injected delete failure") }
+        try await base.delete(key)
+    }
+    func deletePrefix(_ prefix: String) async throws { try await base.deletePrefix(prefix) }
+    func list(prefix: String) async throws -> [String] { try await base.list(prefix: prefix) }
+    func listDirectory(_ prefix: String) async throws -> StoreListing { try await base.listDirectory(prefix) }
+}

@@ -95,7 +95,22 @@ def name_of_numpy_dtype(dt):
         return f"S{dt.itemsize}"
     if dt.kind == "T":  # numpy StringDType
         return "string"
+    if dt.names is not None:
+        return "structured"
     return None
+
+
+def packed_records(a):
+    """The bytes of a structured array as the values file holds them: records packed
+    without padding, every field little-endian."""
+    a = np.asarray(a)
+    fields = []
+    for name in a.dtype.names:
+        ft = a.dtype.fields[name][0]
+        base, sub = (ft.base, ft.shape) if ft.subdtype is not None else (ft, ())
+        le = base.newbyteorder("<") if base.byteorder in "<>=" else base
+        fields.append((name, le, sub) if sub else (name, le))
+    return np.ascontiguousarray(a.astype(np.dtype(fields))).tobytes(order="C")
 
 
 def encode_values(arr, data_type):
@@ -115,6 +130,8 @@ def encode_values(arr, data_type):
                 b = bytes(v)
             out += struct.pack("<I", len(b)) + b
         return bytes(out)
+    if data_type == "structured":
+        return packed_records(arr)
     dt = numpy_dtype_for(data_type)
     a = np.asarray(arr)
     if a.dtype.kind != dt.kind or a.dtype.itemsize != dt.itemsize:
@@ -145,6 +162,10 @@ def decode_values(buf, data_type, shape):
         for i, v in enumerate(items):
             out[i] = v
         return out.reshape(shape)
+    if data_type == "structured":
+        # The record layout comes from the array that is read: kept as raw bytes here and
+        # compared with packed_records() of what the reader returns.
+        return np.frombuffer(bytes(buf), dtype=np.uint8).copy()
     dt = numpy_dtype_for(data_type)
     if len(buf) != count * dt.itemsize:
         raise ValueError(f"values file has {len(buf)} bytes, expected {count * dt.itemsize} "
@@ -195,6 +216,15 @@ def _float_bits_mismatch(e, a):
 def compare(expected, actual, data_type):
     """None when equal, else a reason string."""
     actual = np.asarray(actual)
+    if data_type == "structured":
+        if actual.dtype.names is None:
+            return f"dtype {actual.dtype} is not structured"
+        got_bytes = packed_records(actual)
+        want = expected.tobytes()
+        if got_bytes != want:
+            first = next((i for i, (x, y) in enumerate(zip(got_bytes, want)) if x != y), min(len(got_bytes), len(want)))
+            return f"record bytes differ (got {len(got_bytes)} bytes, want {len(want)}; first difference at byte {first})"
+        return None
     if tuple(actual.shape) != tuple(expected.shape):
         return f"shape {list(actual.shape)} != expected {list(expected.shape)}"
     got = name_of_numpy_dtype(actual.dtype)
@@ -281,6 +311,8 @@ def data_type_name_from_metadata(fmt, meta):
             return f"U{int(conf['length_bytes']) // 4}"
         if name == "null_terminated_bytes":
             return f"S{int(conf['length_bytes'])}"
+        if name in ("structured", "struct"):
+            return "structured"
         return str(name)
     dt = meta.get("dtype")
     if not isinstance(dt, str):

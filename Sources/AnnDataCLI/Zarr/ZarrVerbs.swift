@@ -10,7 +10,12 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "The node path inside the store (default: the root).")
     var path: String = ""
 
-    func nodePath() throws -> String { try StoreKey.normalizeNodePath(path) }
+    /// The normalised node path. Any absolute path is refused, `/` included (the library
+    /// reads `/` as the root; on the command line it is an absolute path).
+    func nodePath() throws -> String {
+        if path.hasPrefix("/") { throw ZarrError.invalidKey(path, reason: "absolute paths are not allowed") }
+        return try StoreKey.normalizeNodePath(path)
+    }
 }
 
 struct ZarrCreate: AsyncParsableCommand {

@@ -19,7 +19,7 @@ extension ZarrArray {
         let region = region ?? fullRegion
         try checkRegion(region)
         let outShape = region.map(\.count)
-        var out = NDArray.uninitialized(dataType: dataType, shape: outShape, hugePages: options.hugePages)
+        var out = try NDArray.uninitialized(dataType: dataType, shape: outShape, hugePages: options.hugePages)
         let overlaps = metadata.grid.overlaps(region)
         // Work in batches so that encoded bytes in memory stay bounded (two batches at most):
         // the next batch is fetched while the current one is decoded.
@@ -151,7 +151,8 @@ extension ZarrArray {
                         }
                         if job.chain.decodesInPlace {
                             // Decode into this worker's reused buffer (no fresh pages per chunk), then copy.
-                            let chunkBytes = job.chunkShape.reduce(1, *) * size
+                            let chunkBytes = try LargeBuffer.checkedBytes(
+                                count: try LargeBuffer.checkedCount(job.chunkShape, what: "a chunk"), itemSize: size, what: "a chunk")
                             let buf = scratch.buffer(worker, bytes: chunkBytes)
                             if try job.chain.decode(bytes, into: buf), let s = buf.baseAddress {
                                 RegionCopy.copy(from: s, srcShape: job.chunkShape, srcOrigin: job.inChunk, to: dstBase, dstShape: shape,
@@ -197,10 +198,11 @@ extension NDArray {
     /// An array whose fixed-size bytes are not yet written (every byte is written by the read
     /// before it is returned); variable-length arrays start empty. `hugePages`: see
     /// `ConcurrencyOptions.hugePages`.
-    static func uninitialized(dataType: DataType, shape: [Int], hugePages: Bool = false) -> NDArray {
-        let n = shape.reduce(1, *)
+    /// Throws instead of trapping when the size overflows or exceeds physical memory.
+    static func uninitialized(dataType: DataType, shape: [Int], hugePages: Bool = false) throws(ZarrError) -> NDArray {
+        let n = try LargeBuffer.checkedCount(shape, what: "an array")
         if let size = dataType.itemSize {
-            let total = n * size
+            let total = try LargeBuffer.checkedBytes(count: n, itemSize: size, what: "an array")
             let bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, count in
                 if hugePages { LargeBuffer.adviseHugePages(UnsafeMutableRawBufferPointer(buffer)) }
                 count = total

@@ -58,7 +58,7 @@ extension ZarrArray {
         var chunk: NDArray
         if ov.coversChunk {
             // Every element is copied in just below: no fill to write first.
-            chunk = NDArray.uninitialized(dataType: dataType, shape: chunkShape)
+            chunk = try NDArray.uninitialized(dataType: dataType, shape: chunkShape)
         } else if let old = try await store.get(key) {
             do throws(ZarrError) {
                 chunk = try chain.decode(old)

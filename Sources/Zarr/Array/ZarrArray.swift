@@ -35,12 +35,15 @@ public struct ZarrArray: Sendable {
     }
 
     /// Creates (or replaces) an array at `path`: removes any node there and its chunks, writes
-    /// the metadata, and creates missing parent groups in the same format.
+    /// the metadata, and creates missing parent groups in the same format. Bare non-spec v3
+    /// codec names (`zlib`, `lz4`, `bz2`) are written as `numcodecs.<name>`.
     @discardableResult
     public static func create(
         _ store: any WritableStore, path: String = "", metadata: ArrayMetadata
     ) async throws -> ZarrArray {
         let p = try StoreKey.normalizeNodePath(path)
+        var metadata = metadata
+        if metadata.zarrFormat == .v3 { metadata.codecs = CodecRegistry.writtenV3Names(metadata.codecs) }
         try metadata.validate(path: p)
         let array = try ZarrArray(store: store, path: p, metadata: metadata)
         try await NodeMetadata.removeNode(store, path: p)

@@ -17,7 +17,14 @@ public struct ChunkSpec: Sendable, Hashable {
 }
 
 /// The three kinds of v3 codec.
-public enum CodecKind: Sendable { case arrayToArray, arrayToBytes, bytesToBytes }
+public enum CodecKind: Sendable {
+    /// Array in, array out (transpose).
+    case arrayToArray
+    /// Array in, bytes out: exactly one per chain (bytes, vlen-utf8, sharding_indexed).
+    case arrayToBytes
+    /// Bytes in, bytes out (compressors, checksums).
+    case bytesToBytes
+}
 
 /// A codec that knows its names and configuration. One file per codec, each owning its v3 name,
 /// its v2 (numcodecs) id and its configuration; the registry lists them.
@@ -37,6 +44,7 @@ public protocol Codec: Sendable {
 }
 
 extension Codec {
+    /// The v3 name, unless a codec overrides it.
     public var v3WrittenName: String { Self.v3Name }
     /// The codec's v3 metadata entry.
     public var v3JSON: JSONValue {
@@ -80,6 +88,11 @@ public protocol BytesToBytesCodec: Codec {
     func encode(_ bytes: [UInt8]) throws(ZarrError) -> [UInt8]
     /// Decodes bytes.
     func decode(_ bytes: [UInt8]) throws(ZarrError) -> [UInt8]
+    /// Decodes bytes whose decoded size is known to be `expectedSize` when it is not `nil`
+    /// (the chain knows it for fixed-size chunks). Codecs whose input claims a decoded size
+    /// (zstd, blosc, LZ4) refuse a claim beyond it instead of allocating what a corrupt
+    /// header asks for. The default ignores the hint.
+    func decode(_ bytes: [UInt8], expectedSize: Int?) throws(ZarrError) -> [UInt8]
     /// The encoded size for an input of `n` bytes if it is fixed (crc32c: n + 4).
     func encodedSize(_ n: Int) -> Int?
     /// Decodes straight into `destination` when the decoded size is known to be its size;
@@ -88,11 +101,16 @@ public protocol BytesToBytesCodec: Codec {
 }
 
 extension BytesToBytesCodec {
+    /// Not fixed, by default.
     public func encodedSize(_ n: Int) -> Int? { nil }
+    /// Ignores the hint and calls `decode(_:)`.
+    public func decode(_ bytes: [UInt8], expectedSize: Int?) throws(ZarrError) -> [UInt8] { try decode(bytes) }
+    /// Returns `false`: the caller uses `decode(_:)`.
     public func decode(_ bytes: [UInt8], into destination: UnsafeMutableRawBufferPointer) throws(ZarrError) -> Bool { false }
 }
 
 extension ArrayToBytesCodec {
+    /// The encoded size of a chunk of `spec` when it is fixed, `nil` otherwise.
     public func encodedSize(_ spec: ChunkSpec) -> Int? { nil }
 }
 

@@ -85,10 +85,23 @@ public struct CodecChain: Sendable {
     /// Decodes bytes to a chunk of `spec`.
     public func decode(_ bytes: [UInt8]) throws(ZarrError) -> NDArray {
         var b = bytes
-        for c in bytesToBytes.reversed() { b = try c.decode(b) }
+        let sizes = decodedSizes
+        for (i, c) in bytesToBytes.enumerated().reversed() { b = try c.decode(b, expectedSize: sizes[i]) }
         var a = try arrayToBytes.decode(b, spec: innerSpec)
         for (i, c) in arrayToArray.enumerated().reversed() { a = try c.decode(a, spec: specs[i]) }
         return a
+    }
+
+    /// For each bytes→bytes codec, the size its decoded output must have when that is fixed:
+    /// the array→bytes codec's output size passed through the codecs before it.
+    var decodedSizes: [Int?] {
+        var out: [Int?] = []
+        var n = arrayToBytes.encodedSize(innerSpec)
+        for c in bytesToBytes {
+            out.append(n)
+            n = n.flatMap { c.encodedSize($0) }
+        }
+        return out
     }
 
     /// The encoded size of every chunk, if it is fixed (shard index chains).

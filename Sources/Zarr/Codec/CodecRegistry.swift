@@ -26,6 +26,33 @@ public struct CodecRegistry: Sendable {
         GzipCodec.self, ZlibCodec.self, BloscCodec.self, LZ4Codec.self, Bz2Codec.self,
     ])
 
+    /// Bare v3 names that zarr-python 2-era or hand-written metadata use for numcodecs
+    /// compressors; they are read, but written as `numcodecs.<name>`.
+    static let bareNumcodecsNames: Set<String> = ["zlib", "lz4", "bz2"]
+
+    /// `codecs` with every bare non-spec name (`zlib`, `lz4`, `bz2`) spelled
+    /// `numcodecs.<name>`, also inside sharding's inner and index chains.
+    public static func writtenV3Names(_ codecs: [JSONValue]) -> [JSONValue] {
+        codecs.map { entry in
+            switch entry {
+            case .string(let n) where bareNumcodecsNames.contains(n):
+                return .string("numcodecs." + n)
+            case .object(var o):
+                guard let n = o["name"]?.string else { return entry }
+                if bareNumcodecsNames.contains(n) { o["name"] = .string("numcodecs." + n) }
+                if n == ShardingCodec.v3Name, var c = o["configuration"]?.object {
+                    for key in ["codecs", "index_codecs"] {
+                        if let inner = c[key]?.array { c[key] = .array(writtenV3Names(inner)) }
+                    }
+                    o["configuration"] = .object(c)
+                }
+                return .object(o)
+            default:
+                return entry
+            }
+        }
+    }
+
     /// Builds a codec from one v3 `codecs` entry (an object or a bare name).
     func makeV3(_ json: JSONValue, spec: ChunkSpec) throws(ZarrError) -> any Codec {
         let name: String
@@ -102,6 +129,11 @@ extension NumcodecsNamed: BytesToBytesCodec {
         guard let b = base as? any BytesToBytesCodec else { throw .unsupportedCodec(v3WrittenName) }
         return try b.decode(bytes)
     }
+    func decode(_ bytes: [UInt8], expectedSize: Int?) throws(ZarrError) -> [UInt8] {
+        guard let b = base as? any BytesToBytesCodec else { throw .unsupportedCodec(v3WrittenName) }
+        return try b.decode(bytes, expectedSize: expectedSize)
+    }
+    func encodedSize(_ n: Int) -> Int? { (base as? any BytesToBytesCodec)?.encodedSize(n) }
     func decode(_ bytes: [UInt8], into destination: UnsafeMutableRawBufferPointer) throws(ZarrError) -> Bool {
         guard let b = base as? any BytesToBytesCodec else { return false }
         return try b.decode(bytes, into: destination)

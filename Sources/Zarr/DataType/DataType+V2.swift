@@ -19,19 +19,18 @@ extension DataType {
                 }
                 let inner = try fromV2(pair[1])
                 if inner.isObject { throw .unsupportedDataType("object field in structured dtype") }
-                let shape = pair.count > 2 ? (pair[2].array?.compactMap(\.int) ?? []) : []
+                let shape = try fieldShape(pair.count > 2 ? pair[2] : nil, field: name)
                 fields.append(StructField(name: name, type: inner.dataType, shape: shape, bigEndian: inner.bigEndian))
             }
-            return V2DataType(dataType: .structured(fields), bigEndian: false, isObject: false)
+            return V2DataType(dataType: try checkedStructured(fields), bigEndian: false, isObject: false)
         }
-        guard let s = json.string, s.count >= 2 else { throw .unsupportedDataType(json.serializedString()) }
-        let order = s.first!
+        guard let s = json.string, let order = s.first, let kind = s.dropFirst().first else {
+            throw .unsupportedDataType(json.serializedString())
+        }
         guard order == "<" || order == ">" || order == "|" || order == "=" else {
             throw .unsupportedDataType(s)
         }
-        let body = s.dropFirst()
-        let kind = body.first!
-        let sizeText = body.dropFirst()
+        let sizeText = s.dropFirst(2)
         if kind == "O" { return V2DataType(dataType: .string, bigEndian: false, isObject: true) }
         guard let size = Int(sizeText), size >= 0 else { throw .unsupportedDataType(s) }
         let t: DataType
@@ -55,6 +54,7 @@ extension DataType {
         case ("V", _) where size > 0: t = .raw(bytes: size)
         default: throw .unsupportedDataType(s)
         }
+        try t.checkItemSize()
         return V2DataType(dataType: t, bigEndian: order == ">" && t.swapUnit > 1, isObject: false)
     }
 

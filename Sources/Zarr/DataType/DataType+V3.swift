@@ -16,6 +16,13 @@ extension DataType {
             throw .invalidMetadata(path: "", reason: "data_type must be a string or an object")
         }
         if let t = numericByName[name] { return t }
+        let t = try extensionType(name, config: config, json: json)
+        try t.checkItemSize()
+        return t
+    }
+
+    /// The extension data types, by name.
+    static func extensionType(_ name: String, config: JSONObject, json: JSONValue) throws(ZarrError) -> DataType {
         switch name {
         case "string", "variable_length_utf8": return .string
         case "bytes", "variable_length_bytes": return .bytes
@@ -40,10 +47,10 @@ extension DataType {
                 guard let pair = f.array, pair.count >= 2, let fname = pair[0].string else {
                     throw .invalidMetadata(path: "", reason: "invalid structured field \(f.serializedString())")
                 }
-                let shape = pair.count > 2 ? (pair[2].array?.compactMap(\.int) ?? []) : []
+                let shape = try fieldShape(pair.count > 2 ? pair[2] : nil, field: fname)
                 out.append(StructField(name: fname, type: try fromV3(pair[1]), shape: shape))
             }
-            return .structured(out)
+            return try checkedStructured(out)
         case "struct":
             // zarr-python 3.4: {"fields": [{"name": ..., "data_type": ...}, ...]}
             guard let fields = config["fields"]?.array else { throw .invalidMetadata(path: "", reason: "struct needs fields") }
@@ -54,7 +61,7 @@ extension DataType {
                 }
                 out.append(StructField(name: fname, type: try fromV3(ft)))
             }
-            return .structured(out)
+            return try checkedStructured(out)
         default:
             if name.count > 1, name.hasPrefix("r"), let bits = Int(name.dropFirst()), bits > 0, bits % 8 == 0 {
                 return .raw(bytes: bits / 8)

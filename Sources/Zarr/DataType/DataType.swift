@@ -3,10 +3,15 @@
 /// Fixed-size types are held in memory in little-endian byte order; the `bytes` codec (or the
 /// v2 dtype's byte order) decides what is stored.
 public indirect enum DataType: Sendable, Hashable, CustomStringConvertible {
+    /// Booleans, one byte each (0 or 1).
     case bool
+    /// Signed integers of 1, 2, 4 and 8 bytes.
     case int8, int16, int32, int64
+    /// Unsigned integers of 1, 2, 4 and 8 bytes.
     case uint8, uint16, uint32, uint64
+    /// IEEE 754 floats of 2, 4 and 8 bytes.
     case float16, float32, float64
+    /// Complex numbers: two float32 (or float64) parts, real part first.
     case complex64, complex128
     /// Variable-length UTF-8 strings (v3 `string`, v2 `|O` + vlen-utf8).
     case string
@@ -30,10 +35,69 @@ public indirect enum DataType: Sendable, Hashable, CustomStringConvertible {
         case .int64, .uint64, .float64, .complex64: return 8
         case .complex128: return 16
         case .string, .bytes: return nil
-        case .fixedUTF32(let n): return 4 * n
+        case .fixedUTF32(let n):
+            let (m, overflow) = n.multipliedReportingOverflow(by: 4)
+            return overflow ? Int.max : m
         case .fixedBytes(let n), .raw(let n): return n
-        case .structured(let fields): return fields.reduce(0) { $0 + ($1.type.itemSize ?? 0) * $1.count }
+        case .structured(let fields):
+            // A variable-length field has no fixed size, so neither has the record (parsing
+            // refuses such fields); sizes saturate at `Int.max` instead of overflowing.
+            var total = 0
+            for f in fields {
+                guard let size = f.type.itemSize else { return nil }
+                let (part, o1) = size.multipliedReportingOverflow(by: f.count)
+                let (sum, o2) = total.addingReportingOverflow(part)
+                if o1 || o2 { return Int.max }
+                total = sum
+            }
+            return total
         }
+    }
+
+    /// The largest element this engine accepts from metadata, in bytes (16 MiB): larger
+    /// fixed-length strings or records are refused as typed errors, so that a hostile dtype
+    /// such as `<U4611686018427387904` cannot overflow or allocate absurdly.
+    public static let maxItemSize = 1 << 24
+
+    /// Throws unless the element size is known and at most `maxItemSize` (variable-length
+    /// types pass: their elements are sized by the data).
+    func checkItemSize() throws(ZarrError) {
+        if isVariableLength { return }
+        guard let size = itemSize, size <= Self.maxItemSize else {
+            throw .unsupportedDataType("\(name): elements larger than \(Self.maxItemSize) bytes are not supported")
+        }
+    }
+
+    /// Builds a structured type, refusing variable-length fields, negative or overflowing
+    /// sub-array shapes and records larger than `maxItemSize`.
+    static func checkedStructured(_ fields: [StructField]) throws(ZarrError) -> DataType {
+        for f in fields {
+            if f.type.isVariableLength || f.type.itemSize == nil {
+                throw .unsupportedDataType("structured field '\(f.name)' has the variable-length type \(f.type.name)")
+            }
+        }
+        let t = DataType.structured(fields)
+        try t.checkItemSize()
+        return t
+    }
+
+    /// Reads a structured field's sub-array shape: a list of non-negative integers whose
+    /// product stays within `maxItemSize`.
+    static func fieldShape(_ json: JSONValue?, field: String) throws(ZarrError) -> [Int] {
+        guard let json, !json.isNull else { return [] }
+        guard let list = json.array else { throw .invalidMetadata(path: "", reason: "structured field '\(field)': the shape must be a list") }
+        var shape: [Int] = []
+        var count = 1
+        for v in list {
+            guard let i = v.int, i >= 0 else {
+                throw .invalidMetadata(path: "", reason: "structured field '\(field)': shape entries must be non-negative integers")
+            }
+            let (p, o) = count.multipliedReportingOverflow(by: i)
+            guard !o, p <= maxItemSize else { throw .unsupportedDataType("structured field '\(field)': shape \(list.map { $0.serializedString() }) is too large") }
+            count = p
+            shape.append(i)
+        }
+        return shape
     }
 
     /// Whether elements have a variable length.
@@ -94,6 +158,7 @@ public indirect enum DataType: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// A readable, one-line description.
     public var description: String { name }
 
     /// The numeric types by v3 name.
@@ -123,7 +188,12 @@ public struct StructField: Sendable, Hashable {
         self.name = name
         self.type = type
         self.shape = shape
-        self.count = shape.reduce(1, *)
+        var n = 1
+        for s in shape {
+            let (p, o) = n.multipliedReportingOverflow(by: Swift.max(s, 0))
+            n = o ? Int.max : p
+        }
+        self.count = n
         self.bigEndian = bigEndian
     }
 }

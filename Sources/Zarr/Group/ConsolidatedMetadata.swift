@@ -7,10 +7,12 @@ public struct ConsolidatedMetadata: Sendable, Hashable {
     /// Node path relative to the consolidating group → metadata, in path order.
     public var nodes: [(path: String, node: NodeMetadata)]
 
+    /// Equal when the formats and the node entries (in order) are equal.
     public static func == (a: ConsolidatedMetadata, b: ConsolidatedMetadata) -> Bool {
         a.zarrFormat == b.zarrFormat && a.nodes.count == b.nodes.count
             && zip(a.nodes, b.nodes).allSatisfy { $0.path == $1.path && $0.node == $1.node }
     }
+    /// Hashes the format and the node entries.
     public func hash(into h: inout Hasher) { h.combine(zarrFormat); for n in nodes { h.combine(n.path); h.combine(n.node) } }
 
     /// A consolidated copy of these nodes.

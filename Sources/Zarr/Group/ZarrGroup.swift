@@ -96,7 +96,7 @@ public struct ZarrGroup: Sendable {
     }
 
     /// Updates the attributes by read-modify-write of the current document, so keys that others
-    /// wrote meanwhile are kept; returns the new attributes.
+    /// wrote meanwhile are kept; returns the new attributes. For v2 only `.zattrs` is written.
     @discardableResult
     public static func updateAttributes(
         _ store: any WritableStore, path: String, _ change: @Sendable (inout JSONObject) -> Void
@@ -112,7 +112,9 @@ public struct ZarrGroup: Sendable {
         case .array(var a): change(&a.attributes); node = .array(a)
         case .group(var g): change(&g.attributes); node = .group(g)
         }
-        for (key, doc) in node.documents() {
+        // v2 keeps attributes in `.zattrs` alone: `.zarray` / `.zgroup` are left untouched.
+        let v2 = node.zarrFormat == .v2
+        for (key, doc) in node.documents() where !v2 || key == NodeMetadata.Keys.zattrs {
             var d = doc
             if key == NodeMetadata.Keys.v3, let cm = keepConsolidated, var o = d.object {
                 o["consolidated_metadata"] = cm

@@ -4,6 +4,7 @@ public struct JSONParseError: Error, Sendable, CustomStringConvertible {
     public let message: String
     /// The byte offset where it was found.
     public let offset: Int
+    /// A readable, one-line description.
     public var description: String { "invalid JSON at byte \(offset): \(message)" }
 }
 

@@ -2,15 +2,21 @@
 /// order, the full `Int64` and `UInt64` ranges, `-0.0`, and the non-standard `NaN`,
 /// `Infinity` and `-Infinity` tokens that Python's `json` module writes.
 public enum JSONValue: Sendable, Hashable {
+    /// `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
     /// An integer that fits in `Int64`.
     case int(Int64)
     /// An integer above `Int64.max`.
     case uint(UInt64)
+    /// A number with a fraction or exponent, or `NaN` / `Infinity` / `-Infinity`.
     case double(Double)
+    /// A string.
     case string(String)
+    /// A list.
     case array([JSONValue])
+    /// An object, in key order.
     case object(JSONObject)
 }
 
@@ -28,6 +34,7 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
         for (k, v) in pairs { self[k] = v }
     }
 
+    /// An object from a literal; keys keep their order.
     public init(dictionaryLiteral elements: (String, JSONValue)...) { self.init(elements) }
 
     /// The value of `key`; setting `nil` removes it, setting a new key appends it.
@@ -49,6 +56,7 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     /// The number of members.
     public var count: Int { members.count }
 
+    /// Iterates the members in document order.
     public func makeIterator() -> IndexingIterator<[(key: String, value: JSONValue)]> {
         members.makeIterator()
     }
@@ -58,11 +66,13 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
         for (k, v) in other.members { self[k] = v }
     }
 
+    /// Equal when the members are equal, in the same order.
     public static func == (a: JSONObject, b: JSONObject) -> Bool {
         a.members.count == b.members.count
             && zip(a.members, b.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }
     }
 
+    /// Hashes the members in order.
     public func hash(into hasher: inout Hasher) {
         for (k, v) in members { hasher.combine(k); hasher.combine(v) }
     }
@@ -107,12 +117,19 @@ extension JSONValue {
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
     ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByFloatLiteral, ExpressibleByNilLiteral
 {
+    /// A string from a literal.
     public init(stringLiteral value: String) { self = .string(value) }
+    /// An integer from a literal.
     public init(integerLiteral value: Int64) { self = .int(value) }
+    /// A boolean from a literal.
     public init(booleanLiteral value: Bool) { self = .bool(value) }
+    /// A list from a literal.
     public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    /// An object from a dictionary literal, keys in order.
     public init(dictionaryLiteral elements: (String, JSONValue)...) { self = .object(JSONObject(elements)) }
+    /// A number from a literal.
     public init(floatLiteral value: Double) { self = .double(value) }
+    /// `null`, from `nil`.
     public init(nilLiteral: ()) { self = .null }
 }
 

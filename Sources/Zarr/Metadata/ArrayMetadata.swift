@@ -77,18 +77,32 @@ public struct ArrayMetadata: Sendable, Hashable {
     /// The spec of one chunk.
     public var chunkSpec: ChunkSpec { ChunkSpec(shape: chunkShape, dataType: dataType, fillValue: fillValue) }
 
-    /// Checks shapes: same rank, non-negative extents, positive chunk extents.
+    /// Checks shapes: same rank, non-negative extents, positive chunk extents, an element size
+    /// within `DataType.maxItemSize`, a chunk of at most 2^40 bytes and an array whose byte
+    /// count fits in `Int` (checked arithmetic: overflow is a typed error, never a trap).
     public func validate(path: String) throws(ZarrError) {
         guard shape.count == chunkShape.count else {
             throw .invalidMetadata(path: path, reason: "shape \(shape) and chunk shape \(chunkShape) differ in rank")
         }
         guard shape.allSatisfy({ $0 >= 0 }) else { throw .invalidMetadata(path: path, reason: "negative extent in shape \(shape)") }
         guard chunkShape.allSatisfy({ $0 > 0 }) else { throw .invalidMetadata(path: path, reason: "chunk extents must be positive: \(chunkShape)") }
-        var total = 1
-        for s in chunkShape {
-            let (p, o) = total.multipliedReportingOverflow(by: s)
-            guard !o, p <= 1 << 40 else { throw .invalidMetadata(path: path, reason: "chunk shape \(chunkShape) is too large") }
-            total = p
+        try dataType.checkItemSize()
+        // Checked products: elements, then bytes, of the whole array and of one chunk.
+        func product(_ extents: [Int], times first: Int = 1) -> Int? {
+            var total = first
+            for s in extents {
+                let (p, o) = total.multipliedReportingOverflow(by: s)
+                if o { return nil }
+                total = p
+            }
+            return total
+        }
+        let itemSize = Swift.max(dataType.itemSize ?? 1, 1)
+        guard let chunkBytes = product(chunkShape, times: itemSize), chunkBytes <= 1 << 40 else {
+            throw .invalidMetadata(path: path, reason: "chunk shape \(chunkShape) of \(dataType) is too large")
+        }
+        guard product(shape, times: itemSize) != nil else {
+            throw .invalidMetadata(path: path, reason: "shape \(shape) of \(dataType) overflows a 64-bit byte count")
         }
         if let names = dimensionNames, names.count != shape.count {
             throw .invalidMetadata(path: path, reason: "dimension_names has \(names.count) entries for rank \(shape.count)")

@@ -1,6 +1,8 @@
 /// The metadata of one node: an array or a group.
 public enum NodeMetadata: Sendable, Hashable {
+    /// An array.
     case array(ArrayMetadata)
+    /// A group.
     case group(GroupMetadata)
 
     /// The node's Zarr format.
@@ -21,10 +23,15 @@ public enum NodeMetadata: Sendable, Hashable {
 
     /// Metadata key names.
     public enum Keys {
+        /// The v3 metadata document, `zarr.json`.
         public static let v3 = "zarr.json"
+        /// The v2 array document, `.zarray`.
         public static let zarray = ".zarray"
+        /// The v2 group document, `.zgroup`.
         public static let zgroup = ".zgroup"
+        /// The v2 attributes document, `.zattrs`.
         public static let zattrs = ".zattrs"
+        /// The v2 consolidated metadata document, `.zmetadata`.
         public static let zmetadata = ".zmetadata"
     }
 

@@ -27,16 +27,19 @@ public struct LocalStore: WritableStore, ListableStore {
         self.metrics = metrics
     }
 
+    /// A short description of the store, for messages.
     public var storeDescription: String { root }
 
     func path(_ key: String) -> String { root + "/" + key }
 
     static func errnoText(_ e: Int32 = errno) -> String { String(cString: strerror(e)) }
 
+    /// The value at `key`, or `nil` when there is none.
     public func get(_ key: String) async throws -> [UInt8]? {
         try get(key, range: .all, validated: false)
     }
 
+    /// The bytes of `range` in the value at `key`, or `nil` when there is none.
     public func get(_ key: String, range: ByteRange) async throws -> [UInt8]? {
         try get(key, range: range, validated: false)
     }
@@ -72,6 +75,7 @@ public struct LocalStore: WritableStore, ListableStore {
         }
     }
 
+    /// Whether a value exists at `key`.
     public func exists(_ key: String) async throws -> Bool {
         try StoreKey.validate(key)
         var st = stat()
@@ -95,6 +99,7 @@ public struct LocalStore: WritableStore, ListableStore {
         if mkdir(dir, 0o755) != 0 && errno != EEXIST { throw ZarrError.io(key: dir, reason: errnoText()) }
     }
 
+    /// Stores `value` at `key` atomically: a temporary file in the same directory, renamed over the key.
     public func set(_ key: String, _ value: [UInt8]) async throws {
         try StoreKey.validate(key)
         metrics?.recordRequest(method: "PUT", bytesSent: value.count)
@@ -124,6 +129,7 @@ public struct LocalStore: WritableStore, ListableStore {
         ok = true
     }
 
+    /// Removes the value at `key`; a missing key is not an error.
     public func delete(_ key: String) async throws {
         try StoreKey.validate(key)
         metrics?.recordRequest(method: "DELETE", bytesSent: 0)
@@ -132,6 +138,7 @@ public struct LocalStore: WritableStore, ListableStore {
         }
     }
 
+    /// Removes every value whose key starts with `prefix` (`""`: everything).
     public func deletePrefix(_ prefix: String) async throws {
         try StoreKey.validatePrefix(prefix)
         if prefix.isEmpty {
@@ -175,6 +182,7 @@ public struct LocalStore: WritableStore, ListableStore {
         return stat(p, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
+    /// Every key that starts with `prefix`, sorted.
     public func list(prefix: String) async throws -> [String] {
         try StoreKey.validatePrefix(prefix)
         metrics?.recordRequest(method: "LIST", bytesSent: 0)
@@ -189,6 +197,7 @@ public struct LocalStore: WritableStore, ListableStore {
         return out.sorted()
     }
 
+    /// The keys and the child prefixes one level below `prefix`.
     public func listDirectory(_ prefix: String) async throws -> StoreListing {
         try StoreKey.validatePrefix(prefix)
         metrics?.recordRequest(method: "LIST", bytesSent: 0)

@@ -45,6 +45,7 @@ public protocol ListableStore: ReadableStore {
 }
 
 extension ReadableStore {
+    /// Whether a value exists at `key`.
     public func exists(_ key: String) async throws -> Bool { try await get(key, range: .slice(offset: 0, length: 0)) != nil }
 }
 

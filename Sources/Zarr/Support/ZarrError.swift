@@ -27,6 +27,7 @@ public enum ZarrError: Error, Sendable, Equatable, CustomStringConvertible {
     /// An I/O error from the store.
     case io(key: String, reason: String)
 
+    /// A readable, one-line description.
     public var description: String {
         switch self {
         case .invalidKey(let k, let r): return "invalid key '\(k)': \(r)"

@@ -224,7 +224,16 @@ public struct BloscCodec: BytesToBytesCodec, V2Codec {
 
     /// Decompresses a blosc buffer; sizes, shuffle and compressor come from its header.
     public func decode(_ bytes: [UInt8]) throws(ZarrError) -> [UInt8] {
+        try decode(bytes, expectedSize: nil)
+    }
+
+    /// Decompresses a blosc buffer whose decoded size must be `expectedSize` when known; a
+    /// header that claims more is a typed error before anything is allocated.
+    public func decode(_ bytes: [UInt8], expectedSize: Int?) throws(ZarrError) -> [UInt8] {
         let nbytes = try Self.validatedSize(bytes)
+        if let expectedSize, nbytes > expectedSize {
+            throw .codecFailure(codec: Self.v3Name, reason: "the header claims \(nbytes) bytes, the chunk holds \(expectedSize)")
+        }
         if nbytes == 0 { return [] }
         var failure: ZarrError?
         let out = [UInt8](unsafeUninitializedCapacity: nbytes) { buf, count in

@@ -1,8 +1,11 @@
 /// `bytes`: fixed-size elements in C order, little- or big-endian. In v2 the dtype's byte-order
 /// character plays this role, so there is no v2 id.
 public struct BytesCodec: ArrayToBytesCodec {
+    /// The v3 name, `bytes`.
     public static let v3Name = "bytes"
+    /// No numcodecs id: a v3-only codec.
     public static let v2ID: String? = nil
+    /// An array→bytes codec.
     public static let kind = CodecKind.arrayToBytes
 
     /// `true` for big-endian; `nil` when unspecified (only valid for 1-byte types).
@@ -11,6 +14,7 @@ public struct BytesCodec: ArrayToBytesCodec {
     /// A bytes codec; `bigEndian: nil` leaves `endian` out (1-byte types).
     public init(bigEndian: Bool? = false) { self.bigEndian = bigEndian }
 
+    /// Reads the v3 configuration; an invalid one is a typed error.
     public init(v3Configuration c: JSONObject, spec: ChunkSpec) throws(ZarrError) {
         switch try c.string("endian", codec: Self.v3Name) {
         case nil:
@@ -27,13 +31,16 @@ public struct BytesCodec: ArrayToBytesCodec {
         }
     }
 
+    /// The v3 configuration written to metadata.
     public var v3Configuration: JSONObject? {
         guard let bigEndian else { return nil }
         return ["endian": bigEndian ? "big" : "little"]
     }
 
+    /// The encoded size of a chunk of `spec` when it is fixed, `nil` otherwise.
     public func encodedSize(_ spec: ChunkSpec) -> Int? { spec.dataType.itemSize.map { $0 * spec.count } }
 
+    /// Encodes a chunk of `spec` to bytes.
     public func encode(_ chunk: NDArray, spec: ChunkSpec) throws(ZarrError) -> [UInt8] {
         guard case .fixed(var b) = chunk.storage else {
             throw .codecFailure(codec: Self.v3Name, reason: "variable-length data needs a vlen codec")
@@ -42,6 +49,7 @@ public struct BytesCodec: ArrayToBytesCodec {
         return b
     }
 
+    /// Decodes bytes into a chunk of `spec`; malformed input is a typed error.
     public func decode(_ bytes: [UInt8], spec: ChunkSpec) throws(ZarrError) -> NDArray {
         guard let size = spec.dataType.itemSize else {
             throw .codecFailure(codec: Self.v3Name, reason: "\(spec.dataType) needs a vlen codec")

@@ -11,6 +11,9 @@ public struct Bz2Codec: BytesToBytesCodec, V2Codec {
     public static let v2ID: String? = "bz2"
     /// A bytes→bytes codec.
     public static let kind = CodecKind.bytesToBytes
+    /// Written as `numcodecs.bz2` in v3 metadata: a bare `bz2` is not a registered v3
+    /// codec, so it is only read, never written.
+    public var v3WrittenName: String { "numcodecs.bz2" }
 
     /// The compression level, 1...9: the block size in units of 100 kB.
     public var level: Int

@@ -1,17 +1,35 @@
-/// `crc32c`: appends the CRC-32C (Castagnoli) of the data, 4 bytes little-endian, and checks it
-/// when decoding.
-public struct Crc32cCodec: BytesToBytesCodec {
+/// `crc32c` (v3 core codec; numcodecs id `crc32c`, written by zarr-python as
+/// `numcodecs.crc32c`): appends the CRC-32C (Castagnoli) of the data, 4 bytes little-endian,
+/// and checks it when decoding. numcodecs' `CRC32C` has the same format with its default
+/// `location: "end"`; a checksum at the start is refused.
+public struct Crc32cCodec: BytesToBytesCodec, V2Codec {
+    /// The v3 name, `crc32c`.
     public static let v3Name = "crc32c"
-    public static let v2ID: String? = nil
+    /// The numcodecs id, `crc32c`.
+    public static let v2ID: String? = "crc32c"
+    /// A bytes→bytes codec.
     public static let kind = CodecKind.bytesToBytes
 
     /// A crc32c codec.
     public init() {}
+    /// The v3 codec has no configuration.
     public init(v3Configuration c: JSONObject, spec: ChunkSpec) throws(ZarrError) {}
+    /// Reads `{"id": "crc32c", "location"?: "end"}`.
+    public init(v2Configuration c: JSONObject, spec: ChunkSpec) throws(ZarrError) {
+        let location = try c.string("location", codec: Self.v3Name) ?? "end"
+        guard location == "end" else {
+            throw .unsupportedCodec("numcodecs crc32c with the checksum at the \(location) (only 'end' has the v3 format)")
+        }
+    }
+    /// No configuration: written as the bare object `{"name": "crc32c"}`.
     public var v3Configuration: JSONObject? { nil }
+    /// `{"id": "crc32c"}`.
+    public var v2Configuration: JSONObject { ["id": "crc32c"] }
 
+    /// Four bytes more than the input.
     public func encodedSize(_ n: Int) -> Int? { n + 4 }
 
+    /// Appends the checksum.
     public func encode(_ bytes: [UInt8]) throws(ZarrError) -> [UInt8] {
         var out = bytes
         let c = CRC32C.checksum(bytes)
@@ -19,6 +37,7 @@ public struct Crc32cCodec: BytesToBytesCodec {
         return out
     }
 
+    /// Checks and removes the checksum.
     public func decode(_ bytes: [UInt8]) throws(ZarrError) -> [UInt8] {
         guard bytes.count >= 4 else { throw .codecFailure(codec: "crc32c", reason: "shorter than the checksum") }
         let n = bytes.count - 4

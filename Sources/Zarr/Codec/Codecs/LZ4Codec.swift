@@ -12,6 +12,9 @@ public struct LZ4Codec: BytesToBytesCodec, V2Codec {
     public static let v2ID: String? = "lz4"
     /// A bytes→bytes codec.
     public static let kind = CodecKind.bytesToBytes
+    /// Written as `numcodecs.lz4` in v3 metadata: a bare `lz4` is not a registered v3
+    /// codec, so it is only read, never written.
+    public var v3WrittenName: String { "numcodecs.lz4" }
 
     /// The largest input LZ4 can compress (`LZ4_MAX_INPUT_SIZE`).
     static let maxInputSize = 0x7E00_0000

@@ -3,8 +3,11 @@
 /// Reading a region fetches the index with a range request, then only the inner chunks the
 /// region touches (see `ZarrArray+Read.swift`).
 public struct ShardingCodec: ArrayToBytesCodec {
+    /// The v3 name, `sharding_indexed`.
     public static let v3Name = "sharding_indexed"
+    /// No numcodecs id: a v3-only codec.
     public static let v2ID: String? = nil
+    /// An array→bytes codec.
     public static let kind = CodecKind.arrayToBytes
 
     /// Where the index lives.
@@ -54,6 +57,7 @@ public struct ShardingCodec: ArrayToBytesCodec {
         self.indexLocationWasExplicit = true
     }
 
+    /// Reads the v3 configuration; an invalid one is a typed error.
     public init(v3Configuration c: JSONObject, spec: ChunkSpec) throws(ZarrError) {
         guard let shape = c["chunk_shape"]?.array?.compactMap(\.int), shape.count == c["chunk_shape"]?.array?.count else {
             throw .invalidCodecConfiguration(codec: Self.v3Name, reason: "'chunk_shape' must be a list of integers")
@@ -73,6 +77,7 @@ public struct ShardingCodec: ArrayToBytesCodec {
         try self.init(shardSpec: spec, innerChunkShape: shape, innerCodecs: codecs, indexCodecs: indexCodecs, indexLocation: loc)
     }
 
+    /// The v3 configuration written to metadata.
     public var v3Configuration: JSONObject? {
         [
             "chunk_shape": .integers(innerChunkShape), "codecs": .array(innerChain.v3JSON),
@@ -135,6 +140,7 @@ public struct ShardingCodec: ArrayToBytesCodec {
         return n
     }
 
+    /// Encodes a chunk of `spec` to bytes.
     public func encode(_ chunk: NDArray, spec: ChunkSpec) throws(ZarrError) -> [UInt8] {
         try encode(chunk, threads: 1)
     }
@@ -204,6 +210,7 @@ public struct ShardingCodec: ArrayToBytesCodec {
         return indexLocation == .end ? Array(shard[(shard.count - indexSize)...]) : Array(shard[0..<indexSize])
     }
 
+    /// Decodes bytes into a chunk of `spec`; malformed input is a typed error.
     public func decode(_ bytes: [UInt8], spec: ChunkSpec) throws(ZarrError) -> NDArray {
         let index = try decodeIndex(try indexBytes(of: bytes), shardSize: bytes.count)
         var shard = NDArray(repeating: spec.fillValue, dataType: spec.dataType, shape: spec.shape)

@@ -1,8 +1,11 @@
 /// `transpose`: permutes the dimensions of a chunk; the encoded shape is
 /// `shape[order[i]]` (numpy `transpose(a, order)`). v2 `order: "F"` is a reversing transpose.
 public struct TransposeCodec: ArrayToArrayCodec {
+    /// The v3 name, `transpose`.
     public static let v3Name = "transpose"
+    /// No numcodecs id: a v3-only codec.
     public static let v2ID: String? = nil
+    /// An array→array codec.
     public static let kind = CodecKind.arrayToArray
 
     /// The permutation.
@@ -16,6 +19,7 @@ public struct TransposeCodec: ArrayToArrayCodec {
         self.order = order
     }
 
+    /// Reads the v3 configuration; an invalid one is a typed error.
     public init(v3Configuration c: JSONObject, spec: ChunkSpec) throws(ZarrError) {
         guard let list = c["order"]?.array else {
             throw .invalidCodecConfiguration(codec: Self.v3Name, reason: "'order' must be a list of integers")
@@ -31,8 +35,10 @@ public struct TransposeCodec: ArrayToArrayCodec {
         try self.init(order: o)
     }
 
+    /// The v3 configuration written to metadata.
     public var v3Configuration: JSONObject? { ["order": .integers(order)] }
 
+    /// The spec with its shape permuted by `order`.
     public func encodedSpec(_ spec: ChunkSpec) throws(ZarrError) -> ChunkSpec {
         guard spec.shape.count == order.count else {
             throw .invalidCodecConfiguration(codec: Self.v3Name, reason: "order \(order) does not match rank \(spec.shape.count)")
@@ -42,8 +48,10 @@ public struct TransposeCodec: ArrayToArrayCodec {
         return s
     }
 
+    /// Permutes the axes of a chunk by `order`.
     public func encode(_ chunk: NDArray) throws(ZarrError) -> NDArray { try permute(chunk, by: order) }
 
+    /// Permutes the axes back (the inverse order) to a chunk of `spec`.
     public func decode(_ chunk: NDArray, spec: ChunkSpec) throws(ZarrError) -> NDArray {
         var inverse = [Int](repeating: 0, count: order.count)
         for (i, o) in order.enumerated() { inverse[o] = i }

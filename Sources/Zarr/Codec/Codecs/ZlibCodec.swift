@@ -14,6 +14,9 @@ public struct ZlibCodec: BytesToBytesCodec, V2Codec {
     public static let v2ID: String? = "zlib"
     /// A bytes→bytes codec.
     public static let kind = CodecKind.bytesToBytes
+    /// Written as `numcodecs.zlib` in v3 metadata: a bare `zlib` is not a registered v3
+    /// codec, so it is only read, never written.
+    public var v3WrittenName: String { "numcodecs.zlib" }
 
     /// The compression level, 0...9 (0 stores without compressing). `-1`, zlib's "default",
     /// is accepted from v2 metadata and compresses at level 6.

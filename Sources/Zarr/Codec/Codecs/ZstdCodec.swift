@@ -3,8 +3,11 @@ import CZstd
 /// `zstd` (v3 default compressor; numcodecs id `zstd`). Always writes the frame content size;
 /// decodes frames that lack it by streaming.
 public struct ZstdCodec: BytesToBytesCodec, V2Codec {
+    /// The v3 name, `zstd`.
     public static let v3Name = "zstd"
+    /// The numcodecs id, `zstd`.
     public static let v2ID: String? = "zstd"
+    /// A bytes→bytes codec.
     public static let kind = CodecKind.bytesToBytes
 
     /// The compression level, -131072...22; 0 is the library default.
@@ -18,6 +21,7 @@ public struct ZstdCodec: BytesToBytesCodec, V2Codec {
         self.checksum = checksum
     }
 
+    /// Reads the v3 configuration; an invalid one is a typed error.
     public init(v3Configuration c: JSONObject, spec: ChunkSpec) throws(ZarrError) {
         level = try c.int("level", codec: Self.v3Name) ?? 0
         checksum = try c.bool("checksum", codec: Self.v3Name) ?? false
@@ -26,11 +30,14 @@ public struct ZstdCodec: BytesToBytesCodec, V2Codec {
         }
     }
 
+    /// Reads the numcodecs configuration (with `id`), as for v3.
     public init(v2Configuration c: JSONObject, spec: ChunkSpec) throws(ZarrError) {
         try self.init(v3Configuration: c, spec: spec)
     }
 
+    /// The v3 configuration written to metadata.
     public var v3Configuration: JSONObject? { ["level": .integer(level), "checksum": .bool(checksum)] }
+    /// The numcodecs object, with `id`.
     public var v2Configuration: JSONObject {
         var o: JSONObject = ["id": "zstd", "level": .integer(level)]
         if checksum { o["checksum"] = true }
@@ -43,6 +50,7 @@ public struct ZstdCodec: BytesToBytesCodec, V2Codec {
         }
     }
 
+    /// Compresses `bytes` into one frame that records its content size.
     public func encode(_ bytes: [UInt8]) throws(ZarrError) -> [UInt8] {
         try ZstdContexts.withCompression { (ctx) throws(ZarrError) -> [UInt8] in
             try Self.check(ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, Int32(level)))
@@ -61,27 +69,50 @@ public struct ZstdCodec: BytesToBytesCodec, V2Codec {
         }
     }
 
+    /// Decodes one or more frames. A frame content size beyond what `bytes` could plausibly
+    /// expand to is not trusted (the frame is streamed instead), so a corrupt header cannot
+    /// make it allocate an absurd buffer.
     public func decode(_ bytes: [UInt8]) throws(ZarrError) -> [UInt8] {
+        try decode(bytes, expectedSize: nil)
+    }
+
+    /// The most a zstd input of `n` bytes is trusted to claim when the decoded size is not
+    /// known: an RLE block of 4 bytes describes at most 128 KiB (ratio 32768), plus slack.
+    static func maxTrustedSize(_ n: Int) -> Int {
+        let (m, overflow) = n.multipliedReportingOverflow(by: 32768)
+        return overflow ? Int.max : m + (1 << 20)
+    }
+
+    /// Decodes one or more frames whose total decoded size must be `expectedSize` when known.
+    /// A frame header that claims more is a typed error, never an allocation of that size.
+    public func decode(_ bytes: [UInt8], expectedSize: Int?) throws(ZarrError) -> [UInt8] {
         let size = bytes.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, $0.count) }
         if size == ZSTD_CONTENTSIZE_ERROR {
             throw .codecFailure(codec: "zstd", reason: "not a zstd frame")
         }
-        if size != ZSTD_CONTENTSIZE_UNKNOWN, size <= UInt64(Int.max) {
-            // One frame with a known size; several concatenated frames fall back to streaming.
-            let n = Int(size)
-            var result = 0
-            let out = [UInt8](unsafeUninitializedCapacity: n) { buf, count in
-                result = bytes.withUnsafeBytes { src in
-                    Self.decompress(buf.baseAddress, n, src)
-                }
-                count = (ZSTD_isError(result) == 0 && result == n) ? n : 0
+        if size != ZSTD_CONTENTSIZE_UNKNOWN {
+            let limit = expectedSize ?? Self.maxTrustedSize(bytes.count)
+            if let expectedSize, size > UInt64(expectedSize) {
+                throw .codecFailure(codec: "zstd", reason: "the frame header claims \(size) bytes, the chunk holds \(expectedSize)")
             }
-            if ZSTD_isError(result) == 0 && result == n { return out }
-            // Otherwise (several frames, or a wrong size in the header) stream it.
+            if size <= UInt64(limit) {
+                // One frame with a known size; several concatenated frames fall back to streaming.
+                let n = Int(size)
+                var result = 0
+                let out = [UInt8](unsafeUninitializedCapacity: n) { buf, count in
+                    result = bytes.withUnsafeBytes { src in
+                        Self.decompress(buf.baseAddress, n, src)
+                    }
+                    count = (ZSTD_isError(result) == 0 && result == n) ? n : 0
+                }
+                if ZSTD_isError(result) == 0 && result == n { return out }
+                // Otherwise (several frames, or a wrong size in the header) stream it.
+            }
         }
-        return try streamDecode(bytes)
+        return try streamDecode(bytes, limit: expectedSize)
     }
 
+    /// Decodes straight into `destination` when the frame says it holds exactly that many bytes; `false` otherwise.
     public func decode(_ bytes: [UInt8], into destination: UnsafeMutableRawBufferPointer) throws(ZarrError) -> Bool {
         let size = bytes.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, $0.count) }
         guard size == UInt64(destination.count) else { return false }
@@ -103,7 +134,8 @@ public struct ZstdCodec: BytesToBytesCodec, V2Codec {
         return r ?? ZSTD_decompress(dst, capacity, src.baseAddress, src.count)
     }
 
-    func streamDecode(_ bytes: [UInt8]) throws(ZarrError) -> [UInt8] {
+    /// Streams every frame; with a `limit`, output beyond it is a typed error.
+    func streamDecode(_ bytes: [UInt8], limit: Int? = nil) throws(ZarrError) -> [UInt8] {
         guard let ds = ZSTD_createDStream() else { throw .codecFailure(codec: "zstd", reason: "out of memory") }
         defer { ZSTD_freeDStream(ds) }
         var out: [UInt8] = []
@@ -111,6 +143,7 @@ public struct ZstdCodec: BytesToBytesCodec, V2Codec {
         var buffer = [UInt8](repeating: 0, count: chunk)
         var lastResult = 0
         var failure = 0
+        var tooLarge = false
         bytes.withUnsafeBytes { src in
             var input = ZSTD_inBuffer(src: src.baseAddress, size: src.count, pos: 0)
             repeat {
@@ -121,11 +154,13 @@ public struct ZstdCodec: BytesToBytesCodec, V2Codec {
                 }
                 if ZSTD_isError(r) != 0 { failure = r; return }
                 lastResult = r
+                if let limit, out.count + produced > limit { tooLarge = true; return }
                 out.append(contentsOf: buffer[0..<produced])
                 if produced == 0 && input.pos == input.size { break }
             } while input.pos < input.size || lastResult != 0
         }
         if failure != 0 { try Self.check(failure) }
+        if tooLarge, let limit { throw .codecFailure(codec: "zstd", reason: "the frames decode to more than the \(limit) bytes of the chunk") }
         guard lastResult == 0 else { throw .codecFailure(codec: "zstd", reason: "truncated frame") }
         return out
     }

@@ -1,6 +1,7 @@
 /// The shared format of `vlen-utf8` and `vlen-bytes`: a u32 LE element count, then per element
 /// (C order) a u32 LE byte length and the bytes. numcodecs' v2 filters use the same bytes.
 enum VlenFormat {
+    /// The bytes of a chunk of variable-length elements.
     static func encode(_ chunk: NDArray, codec: String) throws(ZarrError) -> [UInt8] {
         guard case .variable(let items) = chunk.storage else {
             throw .codecFailure(codec: codec, reason: "\(chunk.dataType) is not a variable-length type")
@@ -13,6 +14,8 @@ enum VlenFormat {
         return out
     }
 
+    /// The elements of a chunk of `spec`; every length is checked against the input, and
+    /// UTF-8 is validated when asked.
     static func decode(_ bytes: [UInt8], spec: ChunkSpec, codec: String, validateUTF8: Bool) throws(ZarrError) -> NDArray {
         func u32(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 | Int(bytes[at + 2]) << 16 | Int(bytes[at + 3]) << 24 }
         guard bytes.count >= 4 else { throw .codecFailure(codec: codec, reason: "missing the element count") }
@@ -35,47 +38,5 @@ enum VlenFormat {
         }
         guard p == bytes.count else { throw .codecFailure(codec: codec, reason: "\(bytes.count - p) bytes after the last element") }
         return try NDArray(dataType: spec.dataType, shape: spec.shape, storage: .variable(items))
-    }
-}
-
-/// `vlen-utf8`: variable-length UTF-8 strings (v3 `string`; v2 filter on `|O`).
-public struct VlenUTF8Codec: ArrayToBytesCodec, V2Codec {
-    public static let v3Name = "vlen-utf8"
-    public static let v2ID: String? = "vlen-utf8"
-    public static let kind = CodecKind.arrayToBytes
-
-    /// A vlen-utf8 codec.
-    public init() {}
-    public init(v3Configuration c: JSONObject, spec: ChunkSpec) throws(ZarrError) {}
-    public init(v2Configuration c: JSONObject, spec: ChunkSpec) throws(ZarrError) {}
-    public var v3Configuration: JSONObject? { [:] }
-    public var v2Configuration: JSONObject { ["id": "vlen-utf8"] }
-
-    public func encode(_ chunk: NDArray, spec: ChunkSpec) throws(ZarrError) -> [UInt8] {
-        try VlenFormat.encode(chunk, codec: Self.v3Name)
-    }
-    public func decode(_ bytes: [UInt8], spec: ChunkSpec) throws(ZarrError) -> NDArray {
-        try VlenFormat.decode(bytes, spec: spec, codec: Self.v3Name, validateUTF8: true)
-    }
-}
-
-/// `vlen-bytes`: variable-length byte strings (v3 `bytes`; v2 filter on `|O`).
-public struct VlenBytesCodec: ArrayToBytesCodec, V2Codec {
-    public static let v3Name = "vlen-bytes"
-    public static let v2ID: String? = "vlen-bytes"
-    public static let kind = CodecKind.arrayToBytes
-
-    /// A vlen-bytes codec.
-    public init() {}
-    public init(v3Configuration c: JSONObject, spec: ChunkSpec) throws(ZarrError) {}
-    public init(v2Configuration c: JSONObject, spec: ChunkSpec) throws(ZarrError) {}
-    public var v3Configuration: JSONObject? { [:] }
-    public var v2Configuration: JSONObject { ["id": "vlen-bytes"] }
-
-    public func encode(_ chunk: NDArray, spec: ChunkSpec) throws(ZarrError) -> [UInt8] {
-        try VlenFormat.encode(chunk, codec: Self.v3Name)
-    }
-    public func decode(_ bytes: [UInt8], spec: ChunkSpec) throws(ZarrError) -> NDArray {
-        try VlenFormat.decode(bytes, spec: spec, codec: Self.v3Name, validateUTF8: false)
     }
 }
