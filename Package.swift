@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "AnnData", dependencies: ["Zarr"]),
         .executableTarget(
             name: "AnnDataCLI",
-            dependencies: ["Zarr", "AnnData", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Zarr", "AnnData", "CZstd", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "ZarrTests", dependencies: ["Zarr"]),
         .testTarget(name: "AnnDataTests", dependencies: ["AnnData", "Zarr"]),

@@ -19,7 +19,7 @@ struct BenchWorkload: Sendable {
 /// Every workload `anndata bench run` knows. To add a family, give it a `static let all:
 /// [BenchWorkload]` and append it here.
 enum BenchRegistry {
-    static let workloads: [BenchWorkload] = DenseWorkloads.all + AnnDataWorkloads.all
+    static let workloads: [BenchWorkload] = DenseWorkloads.all + AnnDataWorkloads.all + FloorWorkloads.all
 
     static var names: [String] { workloads.map(\.name) }
 
