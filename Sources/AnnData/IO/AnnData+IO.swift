@@ -9,6 +9,9 @@ extension AnnData {
         from store: any ReadableStore, registry: EncodingRegistry = .standard, concurrency: ConcurrencyOptions = .automatic
     ) async throws(AnnDataError) -> AnnData {
         let reader = try await ElementReader.open(store, registry: registry, concurrency: concurrency)
+        // Without a listing or a consolidated copy the children of obsm, layers, uns, ... cannot
+        // be found: refuse rather than return a partial AnnData.
+        if reader.cache == nil && !(store is any ListableStore) { throw ElementReader.unlistable(store) }
         guard case .anndata(let a) = try await reader.read("") else {
             throw .invalidElement(path: "", reason: "the root of the store is not an AnnData")
         }
@@ -78,7 +81,7 @@ public func deleteElement(store: any WritableStore, path: String) async throws(A
     guard !p.isEmpty else { throw .unsupported(path: p, reason: "refusing to delete the root of the store") }
     let root = try? await NodeMetadata.read(store, path: "")
     let hadConsolidated = try await annotating("") { try await ConsolidatedMetadata.read(store, path: "") != nil }
-    guard (try? await NodeMetadata.read(store, path: p)) != nil else { throw .missingElement(path: p) }
+    guard try await ElementReader.nodeExists(store, path: p) else { throw .missingElement(path: p) }
     try await annotating(p) { try await NodeMetadata.removeNode(store, path: p) }
     if hadConsolidated, let root {
         try await StoreMaintenance.reconsolidate(store, path: p, recorded: [], format: root.zarrFormat)
