@@ -165,11 +165,16 @@ public struct ElementReader: Sendable {
     /// Whether `store` has a node at `path`: `false` only when it has none (`nodeNotFound`);
     /// other errors are thrown as `AnnDataError`s naming `path`.
     static func nodeExists(_ store: any ReadableStore, path: String) async throws(AnnDataError) -> Bool {
+        try await nodeIfPresent(store, path: path) != nil
+    }
+
+    /// The metadata of the node at `path` of `store`, `nil` only when there is no such node;
+    /// other errors are thrown as `AnnDataError`s naming `path`.
+    static func nodeIfPresent(_ store: any ReadableStore, path: String) async throws(AnnDataError) -> NodeMetadata? {
         do {
-            _ = try await NodeMetadata.read(store, path: path)
-            return true
+            return try await NodeMetadata.read(store, path: path)
         } catch ZarrError.nodeNotFound {
-            return false
+            return nil
         } catch {
             throw AnnDataError.wrap(error, path: path)
         }
