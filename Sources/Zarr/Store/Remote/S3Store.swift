@@ -13,7 +13,9 @@ import Synchronization
 /// At most `maxConcurrentRequests` requests are in flight; failed requests are retried as the
 /// `RetryPolicy` says (connection errors, timeouts, 5xx and 429 only). Errors are `ZarrError`s:
 /// `.io(key:reason:)` names the HTTP status and S3's error code, e.g. `HTTP 403 Forbidden
-/// (SignatureDoesNotMatch: ...)`; a 401/403 reason starts with `authentication failed`.
+/// (SignatureDoesNotMatch: ...)`; a 401/403 reason starts with `authentication failed`; a
+/// bucket that does not exist is reported as such (`the bucket 'b' does not exist ...`), never
+/// as a missing key.
 public final class S3Store: WritableStore, ListableStore, MultiRangeReadableStore {
     /// The configuration.
     public let configuration: S3Configuration
