@@ -183,9 +183,14 @@ public struct ElementReader: Sendable {
     /// The error for a store that can neither list its keys nor offers consolidated metadata,
     /// so the children of its groups cannot be found.
     static func unlistable(_ store: any ReadableStore) -> AnnDataError {
-        .unsupported(path: "", reason: "the store \(store.storeDescription) cannot list its keys and has no consolidated metadata, "
+        .unsupported(path: "", reason: unlistableReason(store))
+    }
+
+    /// The text of `unlistable(_:)`.
+    static func unlistableReason(_ store: any ReadableStore) -> String {
+        "the store \(store.storeDescription) cannot list its keys and has no consolidated metadata, "
             + "so the children of its groups cannot be found (write or consolidate it with consolidated metadata, "
-            + "e.g. `anndata zarr consolidate` on a local or s3:// copy)")
+            + "e.g. `anndata zarr consolidate` on a local or s3:// copy)"
     }
 
     /// The names of the child nodes of the group at `path`, sorted.

@@ -27,11 +27,11 @@ public func validate(_ store: any ReadableStore, registry: EncodingRegistry = .s
     if cache == nil && !(store is any ListableStore) {
         // Without a listing or a consolidated copy the elements cannot all be found: checking
         // only the ones at known paths would report a partial store as valid.
-        line("", ElementReader.unlistable(store).description)
+        line("", ElementReader.unlistableReason(store))
         return problems
     }
     let reader = ElementReader(store: store, registry: registry, cache: cache, concurrency: .automatic)
-    /// Whether a node exists; `nil` (with the problem reported) when that cannot be told.
+    // Whether a node exists; `nil` (with the problem reported) when that cannot be told.
     func has(_ path: String) async -> Bool? {
         do { return try await reader.exists(path) } catch {
             line(error.path ?? path, describe(error))
