@@ -24,7 +24,7 @@ enum AnnDataEncoding {
         }
         func mapping(_ name: String) async throws -> OrderedDict<Element> {
             let p = child(path, name)
-            guard await reader.exists(p) else { return [:] }
+            guard try await reader.exists(p) else { return [:] }
             switch try await reader.readIfIncluded(p) {
             case .dict(let d)?: return d
             case .null?, nil: return [:]
@@ -39,25 +39,25 @@ enum AnnDataEncoding {
         let obs = try await frame("obs")
         let vars = try await frame("var")
         var X: Matrix?
-        if await reader.exists(child(path, "X")) {
+        if try await reader.exists(child(path, "X")) {
             if let e = try await reader.readIfIncluded(child(path, "X")), e != .null { X = try Matrix(e, path: child(path, "X")) }
         }
         var raw: Raw?
-        if await reader.exists(child(path, "raw")) {
+        if try await reader.exists(child(path, "raw")) {
             switch try await reader.readIfIncluded(child(path, "raw")) {
             case .raw(let r)?: raw = r
             case .null?, nil: raw = nil
             case .dict(let d)?: raw = try legacyRaw(d, path: child(path, "raw"))
             case let other?: throw AnnDataError.invalidElement(path: child(path, "raw"), reason: "raw must be a raw group, found \(other.encodingType)")
             }
-        } else if await legacyRawExists(reader, path) {
+        } else if try await legacyRawExists(reader, path) {
             // anndata < 0.7 kept raw as top-level `raw.X`, `raw.var`, `raw.varm`.
             var X: Matrix?
-            if await reader.exists(child(path, "raw.X")), let e = try await reader.readIfIncluded(child(path, "raw.X")) {
+            if try await reader.exists(child(path, "raw.X")), let e = try await reader.readIfIncluded(child(path, "raw.X")) {
                 X = try Matrix(e, path: child(path, "raw.X"))
             }
             let v: DataFrame
-            if await reader.exists(child(path, "raw.var")) { v = try await frame("raw.var") } else {
+            if try await reader.exists(child(path, "raw.var")) { v = try await frame("raw.var") } else {
                 let n = X?.shape.last ?? 0
                 v = DataFrame(unchecked: .strings((0..<n).map(String.init)), indexName: nil, columns: [:])
             }
@@ -71,9 +71,9 @@ enum AnnDataEncoding {
         return a
     }
 
-    static func legacyRawExists(_ reader: ElementReader, _ path: String) async -> Bool {
-        if await reader.exists(child(path, "raw.X")) { return true }
-        return await reader.exists(child(path, "raw.var"))
+    static func legacyRawExists(_ reader: ElementReader, _ path: String) async throws(AnnDataError) -> Bool {
+        if try await reader.exists(child(path, "raw.X")) { return true }
+        return try await reader.exists(child(path, "raw.var"))
     }
 
     /// A raw group without encoding attributes, read as a dict.
@@ -118,14 +118,14 @@ enum RawEncoding {
         guard case .group = node else { throw AnnDataError.invalidElement(path: path, reason: "raw must be a group") }
         var X: Matrix?
         let xPath = StoreKey.join(path, "X")
-        if await reader.exists(xPath), let e = try await reader.readIfIncluded(xPath) { X = try Matrix(e, path: xPath) }
+        if try await reader.exists(xPath), let e = try await reader.readIfIncluded(xPath) { X = try Matrix(e, path: xPath) }
         let varPath = StoreKey.join(path, "var")
         guard case .dataFrame(let v) = try await reader.read(varPath) else {
             throw AnnDataError.invalidElement(path: varPath, reason: "raw/var must be a data frame")
         }
         var varm = OrderedDict<Element>()
         let varmPath = StoreKey.join(path, "varm")
-        if await reader.exists(varmPath), case .dict(let d)? = try await reader.readIfIncluded(varmPath) { varm = d }
+        if try await reader.exists(varmPath), case .dict(let d)? = try await reader.readIfIncluded(varmPath) { varm = d }
         return .raw(Raw(X: X, var: v, varm: varm))
     }, write: { writer, path, element in
         guard case .raw(let r) = element else { throw AnnDataError.invalidElement(path: path, reason: "not a raw object") }

@@ -12,6 +12,9 @@ extension AnnData {
         readCallback: ReadCallback? = nil
     ) async throws(AnnDataError) -> AnnData {
         var reader = try await ElementReader.open(store, registry: registry, concurrency: concurrency)
+        // Without a listing or a consolidated copy the children of obsm, layers, uns, ... cannot
+        // be found: refuse rather than return a partial AnnData.
+        if reader.cache == nil && !(store is any ListableStore) { throw ElementReader.unlistable(store) }
         if let readCallback { reader = reader.dispatching(readCallback) }
         guard case .anndata(let a) = try await reader.read("") else {
             throw .invalidElement(path: "", reason: "the root of the store is not an AnnData")
@@ -54,7 +57,7 @@ public func writeElement(
 ) async throws(AnnDataError) {
     let p = try StoreMaintenance.normalize(path)
     var opts = options
-    let existingRoot = try? await NodeMetadata.read(store, path: "")
+    let existingRoot = try await ElementReader.nodeIfPresent(store, path: "")
     if let existingRoot, !p.isEmpty { opts.zarrFormat = existingRoot.zarrFormat }
     let hadConsolidated = try await annotating("") { try await ConsolidatedMetadata.read(store, path: "") != nil }
     let writer = ElementWriter(store: store, options: opts, registry: registry)
@@ -64,8 +67,8 @@ public func writeElement(
         var current = ""
         for part in parts.dropLast() {
             current = StoreKey.join(current, part)
-            if (try? await NodeMetadata.read(store, path: current)) == nil {
-                if existingRoot == nil, (try? await NodeMetadata.read(store, path: "")) == nil {
+            if try await !ElementReader.nodeExists(store, path: current) {
+                if existingRoot == nil, try await !ElementReader.nodeExists(store, path: "") {
                     try await writer.createGroup("", attributes: [:])
                 }
                 try await writer.createGroup(current, attributes: writer.encodingAttributes("dict"))
@@ -83,9 +86,9 @@ public func writeElement(
 public func deleteElement(store: any WritableStore, path: String) async throws(AnnDataError) {
     let p = try StoreMaintenance.normalize(path)
     guard !p.isEmpty else { throw .unsupported(path: p, reason: "refusing to delete the root of the store") }
-    let root = try? await NodeMetadata.read(store, path: "")
+    let root = try await ElementReader.nodeIfPresent(store, path: "")
     let hadConsolidated = try await annotating("") { try await ConsolidatedMetadata.read(store, path: "") != nil }
-    guard (try? await NodeMetadata.read(store, path: p)) != nil else { throw .missingElement(path: p) }
+    guard try await ElementReader.nodeExists(store, path: p) else { throw .missingElement(path: p) }
     try await annotating(p) { try await NodeMetadata.removeNode(store, path: p) }
     if hadConsolidated, let root {
         try await StoreMaintenance.reconsolidate(store, path: p, recorded: [], format: root.zarrFormat)

@@ -94,7 +94,7 @@ public struct ElementReader: Sendable {
                 for name in listing.prefixes where !want.contains(name) {
                     // A folder that is a node (not a chunk folder) but is not in the copy.
                     let child = StoreKey.join(group, name)
-                    if (try? await NodeMetadata.read(store, path: child)) != nil { out.append("\(child): not in the consolidated metadata") }
+                    if try await Self.nodeExists(store, path: child) { out.append("\(child): not in the consolidated metadata") }
                 }
                 let present = Set(listing.prefixes)
                 for name in want.sorted() where !present.contains(name) {
@@ -157,10 +157,43 @@ public struct ElementReader: Sendable {
         }
     }
 
-    /// Whether a node exists at `path`.
-    public func exists(_ path: String) async -> Bool {
+    /// Whether a node exists at `path`. Only "no such node" reads as `false`: any other
+    /// failure (an HTTP 403, retries exhausted on 5xx, unreadable metadata) is thrown, so that
+    /// an element is never silently dropped from what is read.
+    public func exists(_ path: String) async throws(AnnDataError) -> Bool {
         if let cache { return cache[path] != nil }
-        return (try? await NodeMetadata.read(store, path: path)) != nil
+        return try await Self.nodeExists(store, path: path)
+    }
+
+    /// Whether `store` has a node at `path`: `false` only when it has none (`nodeNotFound`);
+    /// other errors are thrown as `AnnDataError`s naming `path`.
+    static func nodeExists(_ store: any ReadableStore, path: String) async throws(AnnDataError) -> Bool {
+        try await nodeIfPresent(store, path: path) != nil
+    }
+
+    /// The metadata of the node at `path` of `store`, `nil` only when there is no such node;
+    /// other errors are thrown as `AnnDataError`s naming `path`.
+    static func nodeIfPresent(_ store: any ReadableStore, path: String) async throws(AnnDataError) -> NodeMetadata? {
+        do {
+            return try await NodeMetadata.read(store, path: path)
+        } catch ZarrError.nodeNotFound {
+            return nil
+        } catch {
+            throw AnnDataError.wrap(error, path: path)
+        }
+    }
+
+    /// The error for a store that can neither list its keys nor offers consolidated metadata,
+    /// so the children of its groups cannot be found.
+    static func unlistable(_ store: any ReadableStore) -> AnnDataError {
+        .unsupported(path: "", reason: unlistableReason(store))
+    }
+
+    /// The text of `unlistable(_:)`.
+    static func unlistableReason(_ store: any ReadableStore) -> String {
+        "the store \(store.storeDescription) cannot list its keys and has no consolidated metadata, "
+            + "so the children of its groups cannot be found (write or consolidate it with consolidated metadata, "
+            + "e.g. `anndata zarr consolidate` on a local or s3:// copy)"
     }
 
     /// The names of the child nodes of the group at `path`, sorted.

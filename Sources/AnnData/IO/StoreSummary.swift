@@ -36,7 +36,7 @@ public struct StoreSummary: Sendable {
     public static func read(_ store: any ReadableStore) async throws(AnnDataError) -> StoreSummary {
         let (maybeNodes, stale) = try await ElementReader.metadata(of: store)
         guard let nodes = maybeNodes else {
-            throw .unsupported(path: "", reason: "the store cannot list its keys and has no consolidated metadata")
+            throw ElementReader.unlistable(store)
         }
         let root = nodes[""]
         let consolidated = try await annotating("") { try await ConsolidatedMetadata.read(store, path: "") != nil }

@@ -27,7 +27,20 @@ public func validate(_ store: any ReadableStore, registry: EncodingRegistry = .s
     } catch {
         line("", "cannot read the node metadata: \(describe(error))")
     }
+    if cache == nil && !(store is any ListableStore) {
+        // Without a listing or a consolidated copy the elements cannot all be found: checking
+        // only the ones at known paths would report a partial store as valid.
+        line("", ElementReader.unlistableReason(store))
+        return problems
+    }
     let reader = ElementReader(store: store, registry: registry, cache: cache, concurrency: .automatic)
+    // Whether a node exists; `nil` (with the problem reported) when that cannot be told.
+    func has(_ path: String) async -> Bool? {
+        do { return try await reader.exists(path) } catch {
+            line(error.path ?? path, describe(error))
+            return nil
+        }
+    }
 
     // 2. Encoding metadata of every node.
     if let cache {
@@ -55,10 +68,20 @@ public func validate(_ store: any ReadableStore, registry: EncodingRegistry = .s
     }
     func mapping(_ path: String) async -> OrderedDict<Element> {
         var out = OrderedDict<Element>()
-        guard await reader.exists(path), let names = try? await reader.childNames(path) else { return out }
+        guard await has(path) == true else { return out }
+        let names: [String]
+        do { names = try await reader.childNames(path) } catch {
+            line(error.path ?? path, describe(error))
+            return out
+        }
         for name in names {
             let p = StoreKey.join(path, name)
-            if let node = try? await reader.node(p), ElementReader.encodingKey(of: node).type == "dict" {
+            let node: NodeMetadata
+            do { node = try await reader.node(p) } catch {
+                line(error.path ?? p, describe(error))
+                continue
+            }
+            if ElementReader.encodingKey(of: node).type == "dict" {
                 out[name] = .dict(await mapping(p))
             } else if let e = await readOne(p) {
                 out[name] = e
@@ -75,12 +98,12 @@ public func validate(_ store: any ReadableStore, registry: EncodingRegistry = .s
     for name in ["obs", "var"] {
         switch await readOne(name) {
         case .dataFrame(let d)?: frames[name] = d
-        case nil: if !(await reader.exists(name)) { line(name, "missing") }
+        case nil: if await has(name) == false { line(name, "missing") }
         case let other?: line(name, "must be a data frame, found \(other.encodingType)")
         }
     }
     var X: Matrix?
-    if await reader.exists("X"), let e = await readOne("X"), e != .null {
+    if await has("X") == true, let e = await readOne("X"), e != .null {
         do { X = try Matrix(e, path: "X") } catch { line("X", describe(error)) }
     }
     func matrices(_ name: String) async -> OrderedDict<Matrix> {
@@ -94,7 +117,7 @@ public func validate(_ store: any ReadableStore, registry: EncodingRegistry = .s
     let obsm = await mapping("obsm"), varm = await mapping("varm")
     _ = await mapping("uns")
     var raw: Raw?
-    if await reader.exists("raw"), let e = await readOne("raw"), case .raw(let r) = e { raw = r }
+    if await has("raw") == true, let e = await readOne("raw"), case .raw(let r) = e { raw = r }
 
     // 4. Shapes.
     if let obs = frames["obs"], let vars = frames["var"] {

@@ -15,7 +15,7 @@ struct ConvertCommand: AsyncParsableCommand {
     /// `none` or `auto`.
     enum ShardName: String, ExpressibleByArgument, CaseIterable { case none, auto }
 
-    @Argument(help: "The source store: a directory, a .zip archive, or a URL.") var source: String
+    @Argument(help: "The source store: a directory, a .zip archive, an http(s):// URL (with consolidated metadata) or an s3://bucket/prefix URL.") var source: String
     @Argument(help: "The destination: a directory or an s3:// URL (replaced).") var destination: String
     @Option(name: .customLong("zarr-format"), help: "Zarr format to write: 3 (default) or 2.") var zarrFormat: Int = 3
     @Option(help: "Compressor: zstd (default), blosc, gzip or none.") var compressor: CompressorName = .zstd

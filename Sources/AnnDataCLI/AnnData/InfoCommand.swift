@@ -8,7 +8,7 @@ struct InfoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info", abstract: "Summarise an AnnData store: shape, columns, keys, format, sharding, compression, size.")
 
-    @Argument(help: "The store: a directory, a .zip archive, or a URL.") var store: String
+    @Argument(help: "The store: a directory, a .zip archive, an http(s):// URL (with consolidated metadata) or an s3://bucket/prefix URL.") var store: String
     @Flag(help: "Print the summary as JSON.") var json = false
     @OptionGroup var stats: StatsOption
 

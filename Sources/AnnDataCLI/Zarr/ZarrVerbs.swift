@@ -4,7 +4,7 @@ import Zarr
 
 /// Options shared by the verbs that name a node.
 struct NodeOptions: ParsableArguments {
-    @Argument(help: "The store: a directory, or a .zip archive (read-only).")
+    @Argument(help: "The store: a directory, a .zip archive (read-only), an http(s):// URL (read-only; groups need consolidated metadata) or an s3://bucket/prefix URL.")
     var store: String
 
     @Option(help: "The node path inside the store (default: the root).")
@@ -116,7 +116,7 @@ struct ZarrRead: AsyncParsableCommand {
 struct ZarrConsolidate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "consolidate", abstract: "Write consolidated metadata for the whole hierarchy.")
 
-    @Argument(help: "The store directory.") var store: String
+    @Argument(help: "The store: a directory or an s3://bucket/prefix URL (zip archives and http(s):// URLs are read-only).") var store: String
 
     func run() async throws {
         try await ConsolidatedMetadata.consolidate(try StoreLocation.writable(store))
@@ -126,7 +126,7 @@ struct ZarrConsolidate: AsyncParsableCommand {
 struct ZarrTree: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "tree", abstract: "Print the hierarchy, one node per line.")
 
-    @Argument(help: "The store: a directory, a .zip archive, or a URL.") var store: String
+    @Argument(help: "The store: a directory, a .zip archive, an http(s):// URL (with consolidated metadata) or an s3://bucket/prefix URL.") var store: String
     @OptionGroup var stats: StatsOption
 
     func run() async throws {

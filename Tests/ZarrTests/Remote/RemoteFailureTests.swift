@@ -38,6 +38,40 @@ extension RemoteStoreTests {
         #expect(flakyHTTP.requests.count == 2)
     }
 
+    /// A real server (scripts/flaky-http-server.py) answers 503 to the first request for each
+    /// path: a consolidated hierarchy with a sharded array still reads correctly, every path is
+    /// retried once, and the metrics count as many retries as the server sent 503s.
+    @Test func realServerInjected503IsRetriedThenSucceeds() async throws {
+        let s = try servers
+        let local = LocalStore(root: s.serveDir + "/flaky.zarr")
+        let (values, ints) = try await Self.writeHierarchy(local, consolidated: true)
+        let port = try RemoteServers.script(["start", "flaky", s.state, s.serveDir])
+        defer { try? s.stop("flaky") }
+        let metrics = StoreMetrics()
+        let store = try HTTPStore(url: "http://127.0.0.1:\(port)/flaky.zarr", retry: Self.quickRetry, metrics: metrics)
+        let root = try await ZarrGroup.open(store)
+        #expect(root.attributes["title"] == "remote")
+        #expect(try await root.array("obs/grüße/values").read() == values)
+        #expect(try await root.array("X").read() == ints)
+        #expect(try await store.size(of: "X/zarr.json") != nil)
+
+        let log = try String(contentsOfFile: s.state + "/flaky-access.log", encoding: .utf8)
+            .split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+            .filter { $0.count == 4 && $0[3].hasPrefix("/flaky.zarr/") }
+        let injected = log.filter { $0[1] == "503" }
+        let paths = Set(log.map { $0[3] })
+        let snap = metrics.snapshot
+        #expect(!injected.isEmpty && injected.count == paths.count, "one 503 per path: \(log)")
+        #expect(snap.retries == injected.count && snap.failures == injected.count, "\(snap) vs \(injected.count) injected")
+        #expect(snap.requests == log.count, "\(snap) vs \(log.count) requests in the server's log")
+        // Every path that got a 503 was then served (200, 206, or 404 for an absent key).
+        for path in paths {
+            #expect(log.contains { $0[3] == path && ["200", "206", "404"].contains($0[1]) }, "\(path) never served")
+        }
+        // The sharded array was read with ranged requests, also retried.
+        #expect(log.contains { $0[1] == "206" }, "\(log)")
+    }
+
     @Test func otherClientErrorsAreNotRetriedAndPersistentFailuresStop() async throws {
         let s = try servers
         try s.serve("noretry/x.bin", [1])

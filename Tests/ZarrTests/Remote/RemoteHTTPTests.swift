@@ -103,6 +103,23 @@ extension RemoteStoreTests {
         #expect(try await store.size(of: "blob.bin") == blob.count)
         let parts = try await store.get("blob.bin", ranges: [.slice(offset: 0, length: 3), .slice(offset: 3, length: 3)])
         #expect(parts == [Array(blob[0..<3]), Array(blob[3..<6])])
+        // The store remembers that the server ignores Range: ranges far apart (each its own
+        // request on a server that honours Range) are sliced from one whole GET.
+        #expect(store.serverIgnoresRange)
+        metrics.reset()
+        let far: [ByteRange] = [.slice(offset: 0, length: 10), .slice(offset: 20_000, length: 10), .suffix(length: 7),
+                                .from(offset: 49_990), .slice(offset: 70_000, length: 3)]
+        let farParts = try await store.get("blob.bin", ranges: far)
+        #expect(farParts == [Array(blob[0..<10]), Array(blob[20_000..<20_010]), Array(blob.suffix(7)), Array(blob[49_990...]), []])
+        #expect(metrics.snapshot.requests == 1 && metrics.snapshot.bytesReceived == blob.count)
+        #expect(try await store.get("nope.bin", ranges: far) == nil)
+        // nginx honours Range: the same ranges are separate small requests, and no flag is set.
+        try s.serve("ignore-not/blob.bin", blob)
+        let honouring = try HTTPStore(url: s.nginxURL + "/ignore-not", metrics: metrics)
+        metrics.reset()
+        #expect(try await honouring.get("blob.bin", ranges: far) == farParts)
+        #expect(!honouring.serverIgnoresRange)
+        #expect(metrics.snapshot.requests >= 3 && metrics.snapshot.bytesReceived < blob.count / 10, "\(metrics.snapshot)")
     }
 
     /// Writes a v3 hierarchy (group attributes, nested groups, a plain array, a sharded array

@@ -1,11 +1,16 @@
 import Foundation
+import Synchronization
 
 /// A read-only store over HTTP(S): key `k` is the URL `base/k`.
 ///
 /// Whole values are plain GETs; parts are GETs with a `Range` header (`bytes=a-b`,
 /// `bytes=a-`, or the suffix form `bytes=-n` that shard indexes use); `exists` and `size(of:)`
 /// are HEADs. Redirects are followed. A server that ignores `Range` and answers 200 with the
-/// whole body still gives the right bytes: the store slices them locally. 404 and 410 mean
+/// whole body still gives the right bytes: the store slices them locally, and once it has
+/// seen that, a read of several ranges of one key (`get(_:ranges:)`, as sharded and sparse
+/// reads use) fetches the value once and slices every range from it instead of fetching the
+/// whole value once per range. Single-range reads are not cached across calls (the server's
+/// files may change between them). 404 and 410 mean
 /// "no value"; any other status of 400 or more is a `ZarrError.io` naming it (`HTTP 403
 /// Forbidden`).
 ///
@@ -26,6 +31,12 @@ public final class HTTPStore: MultiRangeReadableStore {
     /// Requests in flight at once.
     public let maxConcurrentRequests: Int
     let client: RemoteClient
+    /// Set once a ranged GET was answered 200 with the whole value.
+    let rangeIgnored = Mutex(false)
+
+    /// Whether the server was seen to ignore `Range` (it answered a ranged GET with 200 and the
+    /// whole value).
+    public var serverIgnoresRange: Bool { rangeIgnored.withLock { $0 } }
 
     /// A store at `url` (`http://` or `https://`).
     ///
@@ -89,8 +100,10 @@ public final class HTTPStore: MultiRangeReadableStore {
     /// Part of the value at `key` (a ranged GET), or `nil` on 404/410.
     public func get(_ key: String, range: ByteRange) async throws -> [UInt8]? {
         if range.isEmptyRange { return try await exists(key) ? [] : nil }
-        let response = try await request("GET", key, range: range.httpHeader)
+        let header = range.httpHeader
+        let response = try await request("GET", key, range: header)
         if response.status == 404 || response.status == 410 { return nil }
+        if header != nil && response.status == 200 { rangeIgnored.withLock { $0 = true } }
         guard let bytes = range.extract(from: response) else {
             throw failure(response, method: "GET", key: key)
         }
@@ -121,9 +134,17 @@ public final class HTTPStore: MultiRangeReadableStore {
         }
     }
 
-    /// The parts `ranges` of `key`, nearby ranges merged into one request as `coalescing` says.
+    /// The parts `ranges` of `key`, nearby ranges merged into one request as `coalescing` says;
+    /// one whole GET, sliced locally, when the server is known to ignore `Range`.
     public func get(_ key: String, ranges: [ByteRange]) async throws -> [[UInt8]]? {
         try StoreKey.validate(key)
+        if ranges.count > 1 && serverIgnoresRange {
+            guard let whole = try await get(key, range: .all) else { return nil }
+            return ranges.map { r in
+                let part = r.resolved(size: whole.count)
+                return part.count == whole.count ? whole : Array(whole[part])
+            }
+        }
         return try await coalescing.read(key, ranges: ranges, limit: maxConcurrentRequests) { [self] r in
             try await self.get(key, range: r)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A store in an S3 bucket (AWS or any S3-compatible server), read, write and list.
 ///
@@ -12,7 +13,9 @@ import Foundation
 /// At most `maxConcurrentRequests` requests are in flight; failed requests are retried as the
 /// `RetryPolicy` says (connection errors, timeouts, 5xx and 429 only). Errors are `ZarrError`s:
 /// `.io(key:reason:)` names the HTTP status and S3's error code, e.g. `HTTP 403 Forbidden
-/// (SignatureDoesNotMatch: ...)`; a 401/403 reason starts with `authentication failed`.
+/// (SignatureDoesNotMatch: ...)`; a 401/403 reason starts with `authentication failed`; a
+/// bucket that does not exist is reported as such (`the bucket 'b' does not exist ...`), never
+/// as a missing key.
 public final class S3Store: WritableStore, ListableStore, MultiRangeReadableStore {
     /// The configuration.
     public let configuration: S3Configuration
@@ -22,6 +25,10 @@ public final class S3Store: WritableStore, ListableStore, MultiRangeReadableStor
     let origin: String  // scheme://host[:port]
     let host: String  // the Host header as sent
     let bucketPath: String  // the endpoint's own path, then "/bucket" for path-style; no trailing '/'
+    /// Whether the bucket is known to exist (or could not be checked): a HEAD that answers 404
+    /// has no body to tell a missing object from a missing bucket, so the first one checks the
+    /// bucket once.
+    let bucketChecked = Mutex(false)
 
     /// A store for `configuration`, sending requests through `transport` (by default a
     /// `URLSessionTransport` with the configuration's timeout).
@@ -92,6 +99,7 @@ public final class S3Store: WritableStore, ListableStore, MultiRangeReadableStor
 
     /// The error for an unexpected response: the status, S3's error code and message.
     func failure(_ response: HTTPResponse, method: String, key: String) -> ZarrError {
+        if Self.isNoSuchBucket(response) { return noSuchBucket(method: method, key: key) }
         var detail = ""
         if let doc = S3XML.parse(response.body), doc.name == "Error" {
             let code = doc.value("Code") ?? ""
@@ -104,6 +112,29 @@ public final class S3Store: WritableStore, ListableStore, MultiRangeReadableStor
     }
 
     func objectKey(_ key: String) -> String { configuration.prefix + key }
+
+    /// Whether a response is S3's "no such bucket" (404 with the code `NoSuchBucket`).
+    static func isNoSuchBucket(_ response: HTTPResponse) -> Bool {
+        guard response.status == 404, let doc = S3XML.parse(response.body), doc.name == "Error" else { return false }
+        return doc.value("Code") == "NoSuchBucket"
+    }
+
+    /// The error for a bucket that does not exist: it names the bucket and the endpoint, so
+    /// that it is not mistaken for a missing key.
+    func noSuchBucket(method: String, key: String) -> ZarrError {
+        .io(key: key, reason: "the bucket '\(configuration.bucket)' does not exist at \(origin) "
+            + "(HTTP 404 NoSuchBucket from \(method) \(storeDescription)\(key))")
+    }
+
+    /// After a 404 without a body (a HEAD): checks once per store, with a HEAD on the bucket,
+    /// that the bucket exists; throws `noSuchBucket` when it does not. Any other answer (a
+    /// credential that may not read the bucket itself, say) leaves the 404 as "no such key".
+    func confirmBucket(method: String, key: String) async throws {
+        if bucketChecked.withLock({ $0 }) { return }
+        let response = try await send("HEAD", key: key, objectKey: nil)
+        if response.status == 404 { throw noSuchBucket(method: method, key: key) }
+        bucketChecked.withLock { $0 = true }
+    }
 
     // MARK: ReadableStore
 
@@ -119,7 +150,11 @@ public final class S3Store: WritableStore, ListableStore, MultiRangeReadableStor
         var headers: [String: String] = [:]
         if let r = range.httpHeader { headers["range"] = r }
         let response = try await send("GET", key: key, objectKey: objectKey(key), headers: headers)
-        if response.status == 404 { return nil }
+        if response.status == 404 {
+            if Self.isNoSuchBucket(response) { throw noSuchBucket(method: "GET", key: key) }
+            bucketChecked.withLock { $0 = true }
+            return nil
+        }
         if response.status == 416 { return try await exists(key) ? [] : nil }
         guard let bytes = range.extract(from: response) else {
             throw failure(response, method: "GET", key: key)
@@ -132,13 +167,22 @@ public final class S3Store: WritableStore, ListableStore, MultiRangeReadableStor
         try await size(of: key) != nil
     }
 
-    /// The size of the object at `key` (a HEAD), or `nil` if there is none.
+    /// The size of the object at `key` (a HEAD's `Content-Length`), or `nil` if there is none.
+    /// Throws `unsupportedOperation` when the server sends no length (as `HTTPStore` does), and
+    /// an error naming the bucket when the bucket does not exist.
     public func size(of key: String) async throws -> Int? {
         try StoreKey.validate(key)
         let response = try await send("HEAD", key: key, objectKey: objectKey(key))
         switch response.status {
-        case 200: return response.header("content-length").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? 0
-        case 404: return nil
+        case 200..<300:
+            guard let text = response.header("content-length"), let n = Int(text.trimmingCharacters(in: .whitespaces)) else {
+                throw ZarrError.unsupportedOperation("\(storeDescription)\(key): the server sent no Content-Length")
+            }
+            return n
+        case 404:
+            if Self.isNoSuchBucket(response) { throw noSuchBucket(method: "HEAD", key: key) }
+            try await confirmBucket(method: "HEAD", key: key)
+            return nil
         default: throw failure(response, method: "HEAD", key: key)
         }
     }
@@ -213,16 +257,21 @@ public final class S3Store: WritableStore, ListableStore, MultiRangeReadableStor
         }
     }
 
-    /// Aborts a multipart upload, ignoring failures (the upload is being abandoned anyway).
+    /// Aborts a multipart upload, ignoring failures (the upload is being abandoned anyway). The
+    /// request runs in a task of its own, so that it is still sent when the upload failed
+    /// because its task was cancelled (a cancelled task's requests are refused).
     func abortMultipartUpload(key: String, objectKey: String, uploadID: String) async {
-        _ = try? await send("DELETE", key: key, objectKey: objectKey, query: [("uploadId", uploadID)])
+        let abort = Task { [self] in
+            _ = try? await self.send("DELETE", key: key, objectKey: objectKey, query: [("uploadId", uploadID)])
+        }
+        await abort.value
     }
 
-    /// Removes the object at `key`; a missing object is not an error.
+    /// Removes the object at `key`; a missing object is not an error (a missing bucket is).
     public func delete(_ key: String) async throws {
         try StoreKey.validate(key)
         let response = try await send("DELETE", key: key, objectKey: objectKey(key))
-        guard (200..<300).contains(response.status) || response.status == 404 else {
+        guard (200..<300).contains(response.status) || (response.status == 404 && !Self.isNoSuchBucket(response)) else {
             throw failure(response, method: "DELETE", key: key)
         }
     }
