@@ -9,11 +9,14 @@ import Testing
 final class RecordingTransport: HTTPTransport {
     let base: any HTTPTransport
     let partDelay: Duration
+    /// How long CreateMultipartUpload's reply is held back after the server answered.
+    let initiateDelay: Duration
     let seen = Mutex<[String]>([])
 
-    init(base: any HTTPTransport = URLSessionTransport(timeout: .seconds(30)), partDelay: Duration = .zero) {
+    init(base: any HTTPTransport = URLSessionTransport(timeout: .seconds(30)), partDelay: Duration = .zero, initiateDelay: Duration = .zero) {
         self.base = base
         self.partDelay = partDelay
+        self.initiateDelay = initiateDelay
     }
 
     /// `METHOD query STATUS` per request, in order (`-` as the status of one that threw).
@@ -28,6 +31,9 @@ final class RecordingTransport: HTTPTransport {
             }
             let response = try await base.send(request)
             seen.withLock { $0.append("\(request.method) \(query) \(response.status)") }
+            if request.method == "POST" && query.hasPrefix("uploads") && initiateDelay > .zero {
+                try await Task.sleep(for: initiateDelay)  // the upload exists on the server by now
+            }
             return response
         } catch {
             seen.withLock { $0.append("\(request.method) \(query) -") }
@@ -79,20 +85,24 @@ extension RemoteStoreTests {
         #expect(metrics.snapshot.requests == 2)
     }
 
-    @Test func s3CancelledMultipartUploadIsStillAborted() async throws {
+    /// Cancelled while its parts are in flight, or while CreateMultipartUpload is (after the
+    /// server made the upload, before its id arrived): the upload is aborted either way.
+    @Test(arguments: ["parts", "initiate"])
+    func s3CancelledMultipartUploadIsStillAborted(_ when: String) async throws {
         let s = try servers
         let admin = try await s.newBucket("abort")
         var c = admin.configuration
         c.multipartThreshold = 6 << 20
         c.partSize = 5 << 20
-        let transport = RecordingTransport(partDelay: .seconds(20))
+        let transport = when == "parts" ? RecordingTransport(partDelay: .seconds(20)) : RecordingTransport(initiateDelay: .seconds(1))
         let store = try S3Store(configuration: c, transport: transport)
         let big = randomBytes(12 << 20, seed: 11)
         let upload = Task { try await store.set("big.bin", big) }
-        // Cancel while the parts are held in flight (bounded wait for the first one).
+        // Cancel at that point (bounded wait for it).
+        let marker: (String) -> Bool = when == "parts" ? { $0.hasPrefix("PUT") && $0.hasSuffix("started") } : { $0.hasPrefix("POST uploads") }
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(20)
-        while !transport.requests.contains(where: { $0.hasPrefix("PUT") && $0.hasSuffix("started") }) && clock.now < deadline {
+        while !transport.requests.contains(where: marker) && clock.now < deadline {
             try await Task.sleep(for: .milliseconds(10))
         }
         upload.cancel()

@@ -214,8 +214,13 @@ public final class S3Store: WritableStore, ListableStore, MultiRangeReadableStor
     /// step fails, so that no object and no stray parts remain.
     func multipartUpload(_ key: String, _ value: [UInt8]) async throws {
         let object = objectKey(key)
-        let initiated = try await send(
-            "POST", key: key, objectKey: object, query: [("uploads", "")], headers: ["content-type": "application/octet-stream"])
+        // CreateMultipartUpload runs in a task of its own: were it cancelled in flight, the server
+        // could hold an upload whose id we never learn and so could not abort. Cancellation is
+        // seen right after it, by the parts, and the upload is then aborted.
+        let initiated = try await Task { [self] in
+            try await self.send(
+                "POST", key: key, objectKey: object, query: [("uploads", "")], headers: ["content-type": "application/octet-stream"])
+        }.value
         guard (200..<300).contains(initiated.status) else { throw failure(initiated, method: "POST ?uploads", key: key) }
         guard let doc = S3XML.parse(initiated.body), let uploadID = doc.value("UploadId"), !uploadID.isEmpty else {
             throw ZarrError.io(key: key, reason: "the server's reply to CreateMultipartUpload has no UploadId")
