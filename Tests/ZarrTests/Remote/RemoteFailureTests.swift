@@ -111,8 +111,9 @@ extension RemoteStoreTests {
         let big = randomBytes(8 << 20, seed: 6)
         try own.serve("big.bin", big)
         // /slow/ is rate-limited to 256 KiB/s, so the 8 MiB read takes half a minute. The idle
-        // timeout (10 s) times the attempts (2) stays below the 30 s the error must come within,
-        // even when a stopped server leaves the connection silent rather than closed.
+        // timeout (10 s) times the attempts (2) stays well below the 60 s the error must come
+        // within (the bound is for a hang; the margin is for a loaded 2-core CI machine), even
+        // when a stopped server leaves the connection silent rather than closed.
         let store = try HTTPStore(
             url: own.nginxURL + "/slow", transport: URLSessionTransport(timeout: .seconds(10)),
             retry: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(10)))
@@ -129,7 +130,7 @@ extension RemoteStoreTests {
             #expect(key == "big.bin")
             #expect(reason.contains("connection error"), "\(reason)")
         }
-        #expect(clock.now - start < .seconds(30))
+        #expect(clock.now - start < .seconds(60))
     }
 
     @Test func s3ServerStoppedDuringAnUploadLeavesNoObject() async throws {
