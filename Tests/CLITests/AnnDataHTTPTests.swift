@@ -25,31 +25,31 @@ import Zarr
         try FileManager.default.createDirectory(atPath: serve, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: tmp) }
         let script = Paths.root + "/scripts/remote-servers"
-        defer { _ = try? Shell.run(["/bin/bash", script, "stop-all", state]) }
-        func start(_ name: String) throws -> String {
-            let r = try Shell.run(["/bin/bash", script, "start", name, state, serve])
+        defer { Shell.runToExit(["/bin/bash", script, "stop-all", state]) }
+        func start(_ name: String) async throws -> String {
+            let r = try await Subprocess.run(["/bin/bash", script, "start", name, state, serve])
             try #require(r.status == 0, "cannot start \(name): \(r.output)")
             let port = try #require(r.output.split(separator: "\n").last.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) })
             return "http://127.0.0.1:\(port)"
         }
-        let nginx = try start("nginx"), pyhttp = try start("pyhttp")
+        let nginx = try await start("nginx"), pyhttp = try await start("pyhttp")
 
         // The stores: the Python kitchen sink, converted (consolidated) and without consolidation.
         let fixtures = try #require(Paths.fixtureScript, "shared/interop/anndata_fixtures.py not found (set ANNDATA_SHARED_DIR)")
         let py = Paths.root + "/.venv/bin/python"
-        var r = try Shell.run([py, fixtures, "make", tmp + "/py"])
+        var r = try await Subprocess.run([py, fixtures, "make", tmp + "/py"])
         try #require(r.status == 0, "\(r.output)")
         let local = serve + "/ks.zarr"
-        r = try Shell.run([Paths.cli, "convert", tmp + "/py/kitchen_sink.zarr", local])
+        r = try await Subprocess.run([Paths.cli, "convert", tmp + "/py/kitchen_sink.zarr", local])
         try #require(r.status == 0, "\(r.output)")
-        r = try Shell.run([Paths.cli, "convert", tmp + "/py/kitchen_sink.zarr", serve + "/plain.zarr", "--no-consolidate"])
+        r = try await Subprocess.run([Paths.cli, "convert", tmp + "/py/kitchen_sink.zarr", serve + "/plain.zarr", "--no-consolidate"])
         try #require(r.status == 0, "\(r.output)")
         let url = nginx + "/ks.zarr"
 
         // info: the same summary as the local store, from a handful of requests.
-        let localInfo = try Shell.run([Paths.cli, "info", local])
+        let localInfo = try await Subprocess.run([Paths.cli, "info", local])
         try #require(localInfo.status == 0, "\(localInfo.output)")
-        r = try Shell.run([Paths.cli, "info", url, "--stats"])
+        r = try await Subprocess.run([Paths.cli, "info", url, "--stats"])
         #expect(r.status == 0, "\(r.output)")
         #expect(r.output.contains("AnnData object with n_obs × n_vars = 40 × 25"), "\(r.output)")
         #expect(r.output.contains("size on disk: unknown (remote store)"), "\(r.output)")
@@ -58,8 +58,8 @@ import Zarr
         #expect(infoRequests > 0 && infoRequests <= 5, "info over HTTP reads the consolidated metadata only: \(r.output)")
 
         // info --json: the same object as locally, but for the size.
-        let localJSON = try Shell.run([Paths.cli, "info", local, "--json"])
-        r = try Shell.run([Paths.cli, "info", url, "--json"])
+        let localJSON = try await Subprocess.run([Paths.cli, "info", local, "--json"])
+        r = try await Subprocess.run([Paths.cli, "info", url, "--json"])
         #expect(r.status == 0, "\(r.output)")
         var remoteDoc = try #require(try JSONValue.parse(Array(r.output.utf8)).object, "\(r.output)")
         var localDoc = try #require(try JSONValue.parse(Array(localJSON.output.utf8)).object, "\(localJSON.output)")
@@ -70,25 +70,25 @@ import Zarr
         #expect(remoteDoc == localDoc)
 
         // validate: ok, with request counts.
-        r = try Shell.run([Paths.cli, "validate", url, "--stats"])
+        r = try await Subprocess.run([Paths.cli, "validate", url, "--stats"])
         #expect(r.status == 0 && r.output.contains("ok: no problems found in \(url)"), "\(r.output)")
         #expect((Self.requests(r.output, url) ?? 0) > 0, "\(r.output)")
 
         // convert http:// -> local: the copy validates, summarises like the original, and
         // passes the Python checker.
-        r = try Shell.run([Paths.cli, "convert", url, tmp + "/back/kitchen_sink.zarr", "--zarr-format", "2", "--stats"])
+        r = try await Subprocess.run([Paths.cli, "convert", url, tmp + "/back/kitchen_sink.zarr", "--zarr-format", "2", "--stats"])
         #expect(r.status == 0, "\(r.output)")
         #expect(r.output.contains("stats: source \(url): "), "\(r.output)")
-        r = try Shell.run([Paths.cli, "validate", tmp + "/back/kitchen_sink.zarr"])
+        r = try await Subprocess.run([Paths.cli, "validate", tmp + "/back/kitchen_sink.zarr"])
         #expect(r.status == 0, "\(r.output)")
-        r = try Shell.run([py, fixtures, "check", tmp + "/back/kitchen_sink.zarr", "--quiet"])
+        r = try await Subprocess.run([py, fixtures, "check", tmp + "/back/kitchen_sink.zarr", "--quiet"])
         #expect(r.status == 0 && AnnDataS3Tests.failures(r.output) == 0, "\(r.output)")
 
         // zarr read: the same bytes as locally; one request for the metadata and one per chunk.
         for path in ["obs/int64", "X", "layers/sparse_csr/data"] {
-            let a = try Shell.run([Paths.cli, "zarr", "read", local, "--path", path, "--out", tmp + "/local.bin"])
+            let a = try await Subprocess.run([Paths.cli, "zarr", "read", local, "--path", path, "--out", tmp + "/local.bin"])
             try #require(a.status == 0, "\(a.output)")
-            r = try Shell.run([Paths.cli, "zarr", "read", url, "--path", path, "--out", tmp + "/remote.bin", "--stats"])
+            r = try await Subprocess.run([Paths.cli, "zarr", "read", url, "--path", path, "--out", tmp + "/remote.bin", "--stats"])
             #expect(r.status == 0, "\(r.output)")
             #expect(Self.comparable(r.output) == Self.comparable(a.output), "\(path): \(r.output)")
             #expect(try Data(contentsOf: URL(fileURLWithPath: tmp + "/remote.bin")) == Data(contentsOf: URL(fileURLWithPath: tmp + "/local.bin")),
@@ -98,17 +98,17 @@ import Zarr
 
         // zarr tree: the same tree as locally (stdout and stderr share the output file, so the
         // stats are checked in a run of their own), from the consolidated metadata alone.
-        let localTree = try Shell.run([Paths.cli, "zarr", "tree", local])
-        r = try Shell.run([Paths.cli, "zarr", "tree", url])
+        let localTree = try await Subprocess.run([Paths.cli, "zarr", "tree", local])
+        r = try await Subprocess.run([Paths.cli, "zarr", "tree", url])
         #expect(r.status == 0, "\(r.output)")
         #expect(Self.comparable(r.output).count > 100 && Self.comparable(r.output) == Self.comparable(localTree.output))
-        r = try Shell.run([Paths.cli, "zarr", "tree", url, "--stats"])
+        r = try await Subprocess.run([Paths.cli, "zarr", "tree", url, "--stats"])
         #expect(r.status == 0 && (1...3).contains(Self.requests(r.output, url) ?? 0), "\(r.output.suffix(400))")
 
         // Without consolidated metadata: a clear error that names the problem, for each verb.
         let plain = nginx + "/plain.zarr"
         for verb in [["info", plain], ["validate", plain], ["convert", plain, tmp + "/never.zarr"]] {
-            r = try Shell.run([Paths.cli] + verb)
+            r = try await Subprocess.run([Paths.cli] + verb)
             #expect(r.status != 0, "\(verb): \(r.output)")
             #expect(r.output.contains("the store \(plain) cannot list its keys and has no consolidated metadata"), "\(verb): \(r.output)")
             #expect(!r.output.contains("ok:"), "\(verb): \(r.output)")
@@ -124,22 +124,22 @@ import Zarr
             ["zarr", "consolidate", url],
             ["convert", local, nginx + "/new.zarr"],
         ] {
-            r = try Shell.run([Paths.cli] + verb)
+            r = try await Subprocess.run([Paths.cli] + verb)
             #expect(r.status != 0 && r.output.contains("HTTP stores are read-only"), "\(verb): \(r.output)")
         }
         #expect(try FileManager.default.subpathsOfDirectory(atPath: serve).sorted() == before)
 
         // python3 -m http.server ignores Range: the results are the same.
         let pyURL = pyhttp + "/ks.zarr"
-        r = try Shell.run([Paths.cli, "info", pyURL])
+        r = try await Subprocess.run([Paths.cli, "info", pyURL])
         #expect(r.status == 0 && Self.comparable(r.output) == Self.comparable(localInfo.output), "\(r.output)")
-        r = try Shell.run([Paths.cli, "zarr", "read", pyURL, "--path", "X", "--out", tmp + "/py-x.bin"])
+        r = try await Subprocess.run([Paths.cli, "zarr", "read", pyURL, "--path", "X", "--out", tmp + "/py-x.bin"])
         #expect(r.status == 0, "\(r.output)")
-        _ = try Shell.run([Paths.cli, "zarr", "read", local, "--path", "X", "--out", tmp + "/local-x.bin"])
+        _ = try await Subprocess.run([Paths.cli, "zarr", "read", local, "--path", "X", "--out", tmp + "/local-x.bin"])
         #expect(try Data(contentsOf: URL(fileURLWithPath: tmp + "/py-x.bin")) == Data(contentsOf: URL(fileURLWithPath: tmp + "/local-x.bin")))
-        r = try Shell.run([Paths.cli, "convert", pyURL, tmp + "/from-py/kitchen_sink.zarr"])
+        r = try await Subprocess.run([Paths.cli, "convert", pyURL, tmp + "/from-py/kitchen_sink.zarr"])
         #expect(r.status == 0, "\(r.output)")
-        r = try Shell.run([py, fixtures, "check", tmp + "/from-py/kitchen_sink.zarr", "--quiet"])
+        r = try await Subprocess.run([py, fixtures, "check", tmp + "/from-py/kitchen_sink.zarr", "--quiet"])
         #expect(r.status == 0 && AnnDataS3Tests.failures(r.output) == 0, "\(r.output)")
     }
 }

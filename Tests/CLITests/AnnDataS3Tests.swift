@@ -14,8 +14,8 @@ import Zarr
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: tmp) }
         let state = tmp + "/servers"
-        let start = try Shell.run(["/bin/bash", Paths.root + "/scripts/remote-servers", "start", "s3", state, Self.accessKey, Self.secretKey])
-        defer { _ = try? Shell.run(["/bin/bash", Paths.root + "/scripts/remote-servers", "stop-all", state]) }
+        let start = try await Subprocess.run(["/bin/bash", Paths.root + "/scripts/remote-servers", "start", "s3", state, Self.accessKey, Self.secretKey])
+        defer { Shell.runToExit(["/bin/bash", Paths.root + "/scripts/remote-servers", "stop-all", state]) }
         try #require(start.status == 0, "cannot start SeaweedFS: \(start.output)")
         let port = try #require(start.output.split(separator: "\n").last.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) })
         let endpoint = "http://127.0.0.1:\(port)"
@@ -32,27 +32,27 @@ import Zarr
         let fixtures = try #require(Paths.fixtureScript, "shared/interop/anndata_fixtures.py not found (set ANNDATA_SHARED_DIR)")
         let s3Script = Paths.root + "/scripts/interop/s3_anndata.py"
         let py12 = Paths.root + "/.venv/bin/python", py13 = Paths.root + "/.venv312/bin/python"
-        let made = try Shell.run([py12, fixtures, "make", tmp + "/py"])
+        let made = try await Subprocess.run([py12, fixtures, "make", tmp + "/py"])
         try #require(made.status == 0, "\(made.output)")
 
         // Swift: local -> S3, with the request counts.
-        var r = try Shell.run([Paths.cli, "convert", tmp + "/py/kitchen_sink.zarr", "s3://\(bucket)/ks", "--stats"], environment: env)
+        var r = try await Subprocess.run([Paths.cli, "convert", tmp + "/py/kitchen_sink.zarr", "s3://\(bucket)/ks", "--stats"], environment: env)
         #expect(r.status == 0, "\(r.output)")
         #expect(r.output.contains("stats: destination s3://\(bucket)/ks:"), "\(r.output)")
         #expect(try await admin.exists("ks/zarr.json"))
 
         // Python reads it straight from S3: anndata 0.12.7 through s3fs, 0.13.4 through obstore.
         for (python, via) in [(py12, "fsspec"), (py13, "obstore")] {
-            r = try Shell.run([python, s3Script, "check", "s3://\(bucket)/ks", "--via", via, "--fixtures", fixtures, "--quiet"], environment: env)
+            r = try await Subprocess.run([python, s3Script, "check", "s3://\(bucket)/ks", "--via", via, "--fixtures", fixtures, "--quiet"], environment: env)
             #expect(r.status == 0 && Self.failures(r.output) == 0, "\(python) via \(via):\n\(r.output)")
             #expect(r.output.contains("\"eager_reads_from_s3\": 1"), "\(r.output)")
         }
 
         // Swift: S3 -> local, checked by both anndata versions.
-        r = try Shell.run([Paths.cli, "convert", "s3://\(bucket)/ks", tmp + "/back/kitchen_sink.zarr", "--zarr-format", "2"], environment: env)
+        r = try await Subprocess.run([Paths.cli, "convert", "s3://\(bucket)/ks", tmp + "/back/kitchen_sink.zarr", "--zarr-format", "2"], environment: env)
         #expect(r.status == 0, "\(r.output)")
         for python in [py12, py13] {
-            r = try Shell.run([python, fixtures, "check", tmp + "/back/kitchen_sink.zarr", "--quiet"])
+            r = try await Subprocess.run([python, fixtures, "check", tmp + "/back/kitchen_sink.zarr", "--quiet"])
             #expect(r.status == 0 && Self.failures(r.output) == 0, "\(python):\n\(r.output)")
         }
 
@@ -60,12 +60,12 @@ import Zarr
         // passes the checker.
         for (python, via) in [(py12, "fsspec"), (py13, "obstore")] {
             let url = "s3://\(bucket)/from-\(via)"
-            r = try Shell.run([python, s3Script, "write", url, "--via", via, "--fixtures", fixtures], environment: env)
+            r = try await Subprocess.run([python, s3Script, "write", url, "--via", via, "--fixtures", fixtures], environment: env)
             try #require(r.status == 0, "\(python) write via \(via):\n\(r.output)")
             let local = tmp + "/from-\(via)/kitchen_sink.zarr"
-            r = try Shell.run([Paths.cli, "convert", url, local], environment: env)
+            r = try await Subprocess.run([Paths.cli, "convert", url, local], environment: env)
             #expect(r.status == 0, "\(r.output)")
-            r = try Shell.run([python, fixtures, "check", local, "--quiet"])
+            r = try await Subprocess.run([python, fixtures, "check", local, "--quiet"])
             #expect(r.status == 0 && Self.failures(r.output) == 0, "\(python) after Swift read \(url):\n\(r.output)")
         }
 
@@ -82,24 +82,24 @@ import Zarr
             }),
         ]
         for (message, mutate) in staleCases {
-            r = try Shell.run([Paths.cli, "convert", "s3://\(bucket)/ks", tmp + "/stale-base.zarr"], environment: env)
+            r = try await Subprocess.run([Paths.cli, "convert", "s3://\(bucket)/ks", tmp + "/stale-base.zarr"], environment: env)
             try #require(r.status == 0, "the store must read before the mutation: \(r.output)")
             try await mutate(admin)
-            r = try Shell.run([Paths.cli, "convert", "s3://\(bucket)/ks", tmp + "/stale.zarr"], environment: env)
+            r = try await Subprocess.run([Paths.cli, "convert", "s3://\(bucket)/ks", tmp + "/stale.zarr"], environment: env)
             #expect(r.status != 0 && r.output.contains(message), "expected '\(message)':\n\(r.output)")
             // Put the original back for the next case.
-            r = try Shell.run([Paths.cli, "convert", tmp + "/stale-base.zarr", "s3://\(bucket)/ks"], environment: env)
+            r = try await Subprocess.run([Paths.cli, "convert", tmp + "/stale-base.zarr", "s3://\(bucket)/ks"], environment: env)
             try #require(r.status == 0, "\(r.output)")
         }
 
         // Wrong credentials: an error that names the status, and nothing written.
         var wrong = env
         wrong["AWS_SECRET_ACCESS_KEY"] = "not-the-secret"
-        r = try Shell.run([Paths.cli, "convert", tmp + "/py/kitchen_sink.zarr", "s3://\(bucket)/denied"], environment: wrong)
+        r = try await Subprocess.run([Paths.cli, "convert", tmp + "/py/kitchen_sink.zarr", "s3://\(bucket)/denied"], environment: wrong)
         #expect(r.status != 0)
         #expect(r.output.contains("403"), "\(r.output)")
         #expect(try await admin.list(prefix: "denied/").isEmpty)
-        r = try Shell.run([Paths.cli, "info", "s3://\(bucket)/ks"], environment: wrong)
+        r = try await Subprocess.run([Paths.cli, "info", "s3://\(bucket)/ks"], environment: wrong)
         #expect(r.status != 0 && r.output.contains("403"), "\(r.output)")
     }
 
@@ -135,27 +135,17 @@ enum Paths {
     }()
 }
 
-/// Runs a program with its output in a file (so a server it leaves running cannot hold a pipe
-/// open), stdout and stderr together, at most 5 minutes.
+/// Runs a program to its end, synchronously, its output discarded: for `defer` blocks (which
+/// cannot await), such as stopping test servers. Everything else uses `Subprocess.run`.
 enum Shell {
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        let log = NSTemporaryDirectory() + "anndata-cli-\(UUID().uuidString).log"
-        guard FileManager.default.createFile(atPath: log, contents: nil), let handle = FileHandle(forWritingAtPath: log) else {
-            throw CocoaError(.fileWriteUnknown)
-        }
-        defer { try? FileManager.default.removeItem(atPath: log) }
+    static func runToExit(_ arguments: [String]) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: arguments[0])
         p.arguments = Array(arguments.dropFirst())
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        p.standardOutput = handle
-        p.standardError = handle
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
         p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let deadline = Date().addingTimeInterval(300)
-        while p.isRunning && Date() < deadline { usleep(20_000) }
-        if p.isRunning { p.terminate(); p.waitUntilExit() }
-        try? handle.close()
-        return (p.terminationStatus, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+        guard (try? p.run()) != nil else { return }
+        p.waitUntilExit()
     }
 }

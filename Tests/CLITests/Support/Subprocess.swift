@@ -1,11 +1,18 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Runs a program without blocking a thread of the cooperative pool: its output (stdout and
 /// stderr together) goes to a file, and the caller awaits its exit.
 enum Subprocess {
     /// Runs `arguments[0]` with the rest as arguments and `environment` merged over this
-    /// process's; returns the exit status and the combined output.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+    /// process's; returns the exit status and the combined output. A program still running
+    /// after `timeout` is terminated (a server it left running cannot hold the output open:
+    /// the output goes to a file).
+    static func run(
+        _ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(300)
+    ) async throws -> (status: Int32, output: String) {
         let log = NSTemporaryDirectory() + "anndata-sub-\(UUID().uuidString).log"
         guard FileManager.default.createFile(atPath: log, contents: nil), let handle = FileHandle(forWritingAtPath: log) else {
             throw CocoaError(.fileWriteUnknown)
@@ -21,13 +28,17 @@ enum Subprocess {
         p.standardOutput = handle
         p.standardError = handle
         p.standardInput = FileHandle.nullDevice
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            p.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do { try p.run() } catch {
-                p.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
+        let (exits, exited) = AsyncStream<Int32>.makeStream()
+        p.terminationHandler = { exited.yield($0.terminationStatus); exited.finish() }
+        try p.run()
+        let pid = p.processIdentifier
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            kill(pid, SIGTERM)
         }
+        var status: Int32 = -1
+        for await s in exits { status = s }
+        timer.cancel()  // before the pid can be reused
         try? handle.close()
         return (status, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
     }
