@@ -89,5 +89,9 @@ struct SummaryTests {
         guard case .array(let other)? = a.obs.columns["other"] else { Issue.record("other is not numeric"); return }
         #expect(try other.values(as: Int8.self) == [5, 0])
         #expect(a.uns.keys == ["other_categories"])
+        // `info` gives the shape and the fields of the structured frames.
+        let summary = try await StoreSummary.read(store)
+        #expect(summary.nObs == 2 && summary.nVars == 3)
+        #expect(summary.obsColumns.map(\.name) == ["index", "grp", "other"])
     }
 }

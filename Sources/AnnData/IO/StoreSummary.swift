@@ -83,8 +83,25 @@ public struct StoreSummary: Sendable {
             let order = a["column-order"]?.array?.compactMap(\.string) ?? []
             return (length(StoreKey.join(p, index)), order.map { ColumnInfo(name: $0, type: describe(StoreKey.join(p, $0))) })
         }
-        let (nObs, obsCols) = frame("obs")
-        let (nVars, varCols) = frame("var")
+        // Stores from before anndata 0.7 keep obs and var as structured arrays: their length is
+        // the number of rows; X's shape is the last resort.
+        func xDimension(_ axis: Int) -> Int? {
+            if case .array(let m)? = nodes["X"], m.shape.count == 2 { return m.shape[axis] }
+            for key in ["shape", "h5sparse_shape"] {
+                if let dims = attrs("X")[key]?.array?.compactMap(\.int), dims.count == 2 { return dims[axis] }
+            }
+            return nil
+        }
+        var (nObs, obsCols) = frame("obs")
+        var (nVars, varCols) = frame("var")
+        nObs = nObs ?? length("obs") ?? xDimension(0)
+        nVars = nVars ?? length("var") ?? xDimension(1)
+        func fields(_ p: String) -> [ColumnInfo] {
+            guard case .array(let m)? = nodes[p], case .structured(let fs) = m.dataType else { return [] }
+            return fs.map { ColumnInfo(name: $0.name, type: $0.type.name) }
+        }
+        if obsCols.isEmpty { obsCols = fields("obs") }
+        if varCols.isEmpty { varCols = fields("var") }
         var compressors = Set<String>()
         var arrays = 0, sharded = 0
         for case .array(let m) in nodes.values {
