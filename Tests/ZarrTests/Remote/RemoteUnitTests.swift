@@ -29,6 +29,16 @@ import Testing
                 "\(h["authorization"] ?? "")")
     }
 
+    @Test func multipartPartsStayWithinS3sTenThousandLimit() {
+        let preferred = 16 << 20
+        #expect(S3Store.partSize(for: 100 << 20, preferred: preferred) == preferred)
+        #expect(S3Store.partSize(for: 10_000 * preferred, preferred: preferred) == preferred)
+        for count in [10_000 * preferred + 1, 200 << 30, 5 << 40] {
+            let size = S3Store.partSize(for: count, preferred: preferred)
+            #expect((count + size - 1) / size <= 10_000, "\(count) bytes in parts of \(size)")
+        }
+    }
+
     @Test func timestampsAcrossLeapYearsAndCenturies() {
         #expect(SigV4Signer.timestamps(0).0 == "19700101T000000Z")
         #expect(SigV4Signer.timestamps(951_782_400).0 == "20000229T000000Z")

@@ -226,7 +226,7 @@ public final class S3Store: WritableStore, ListableStore, MultiRangeReadableStor
             throw ZarrError.io(key: key, reason: "the server's reply to CreateMultipartUpload has no UploadId")
         }
         do {
-            let size = configuration.partSize
+            let size = Self.partSize(for: value.count, preferred: configuration.partSize)
             let parts = Array(stride(from: 0, to: value.count, by: size).enumerated())
             let etags = try await Parallel.map(parts, limit: configuration.maxConcurrentRequests) {
                 [self] (item: (offset: Int, element: Int)) -> String in
@@ -260,6 +260,12 @@ public final class S3Store: WritableStore, ListableStore, MultiRangeReadableStor
             await abortMultipartUpload(key: key, objectKey: object, uploadID: uploadID)
             throw error
         }
+    }
+
+    /// S3 allows at most 10,000 parts: the preferred part size, grown as needed so that
+    /// `count` bytes fit.
+    static func partSize(for count: Int, preferred: Int) -> Int {
+        max(preferred, (count + 9_999) / 10_000)
     }
 
     /// Aborts a multipart upload, ignoring failures (the upload is being abandoned anyway). The
