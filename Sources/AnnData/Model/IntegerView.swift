@@ -20,6 +20,30 @@ enum IntegerView {
     }
 
     /// The first position whose value lies outside `range`.
+    /// `values` as a 1-D array of `type` (an integer type; Int64 otherwise); throws when a value
+    /// does not fit.
+    static func array(_ values: [Int], like type: DataType) throws -> NDArray {
+        func make<T: ZarrScalar & FixedWidthInteger>(_: T.Type) throws -> NDArray {
+            var out: [T] = []
+            out.reserveCapacity(values.count)
+            for v in values {
+                guard let x = T(exactly: v) else { throw ZarrError.valueMismatch("\(v) does not fit \(type)") }
+                out.append(x)
+            }
+            return try NDArray(out, shape: [values.count])
+        }
+        switch type {
+        case .int8: return try make(Int8.self)
+        case .uint8: return try make(UInt8.self)
+        case .int16: return try make(Int16.self)
+        case .uint16: return try make(UInt16.self)
+        case .int32: return try make(Int32.self)
+        case .uint32: return try make(UInt32.self)
+        case .uint64: return try make(UInt64.self)
+        default: return try make(Int64.self)
+        }
+    }
+
     static func firstIndex(_ a: NDArray, outside range: Range<Int>) -> Int? {
         let lo = range.lowerBound, hi = range.upperBound
         return scan(a) { _, v in v < lo || v >= hi }
