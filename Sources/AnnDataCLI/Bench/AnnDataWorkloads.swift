@@ -12,7 +12,13 @@ import Zarr
 ///   ad-read-x     timed: open + read X into CSR. bytes = X's nbytes.
 ///   ad-read-obs   timed: open + read obs. bytes = 0; check = obs shape and the n_counts sum.
 ///
-/// The lazy and minibatch workloads (ad-lazy-rows, ad-batch-*) are not implemented.
+///   ad-batch-contig  timed: open X lazily (metadata only), then for each of the 100 starts of
+///                 sel.ad_batch_contig_starts, in order, the CSR of rows [s, s+256), streamed as
+///                 `RowBatches` with 4 batches read ahead (every batch read from the store; no
+///                 decoded chunk kept between batches). bytes = the batches' nbytes; check =
+///                 their nnz and data sum.
+///
+/// ad-lazy-rows and ad-batch-random (arbitrary row lists) are not implemented.
 enum AnnDataWorkloads {
     static let variants = ["default", "sharded"]
 
@@ -25,7 +31,12 @@ enum AnnDataWorkloads {
                       summary: "open + read X into CSR", run: readX),
         BenchWorkload(name: "ad-read-obs", variants: variants,
                       summary: "open + read obs into a data frame", run: readObs),
+        BenchWorkload(name: "ad-batch-contig", variants: variants,
+                      summary: "100 minibatches of 256 contiguous rows of X (lazy, 4 read ahead)", run: batchContig),
     ]
+
+    /// peers.py's `BATCH`.
+    static let batchSize = 256
 
     /// peers.py's `SPARSE_CHUNK` and `SPARSE_SHARD`: X's layout in the sharded variant.
     static let sparseChunk = 1 << 15
@@ -65,6 +76,24 @@ enum AnnDataWorkloads {
         guard case .array(let counts)? = df.columns["n_counts"] else { throw BenchError("obs has no numeric n_counts column") }
         return BenchResult(seconds: secs, bytes: 0,
                            check: BenchCheck.array(shape: [df.rowCount, df.columns.count], sum: try BenchCheck.sum(counts)))
+    }
+
+    @Sendable static func batchContig(_ c: BenchContext) async throws -> BenchResult {
+        let path = try storePath(c)
+        let starts = try BenchContext.ints(c.selection("ad_batch_contig_starts"), "ad_batch_contig_starts")
+        let ((nnz, bytes, sum), secs) = try await BenchClock.time { () async throws -> (Int, Int, Double) in
+            let lazy = try await LazyAnnData.open(c.readableStore(path), concurrency: c.options)
+            guard let X = lazy.X else { throw BenchError("\(path) has no X") }
+            var nnz = 0, bytes = 0, sum = 0.0
+            for try await batch in try X.batches(starts.map { $0..<($0 + batchSize) }, prefetch: 4) {
+                guard case .sparse(let m) = batch.matrix else { throw BenchError("X of \(path) is not a sparse matrix") }
+                nnz += m.nnz
+                bytes += nbytes(m)
+                sum += try BenchCheck.sum(m.data)
+            }
+            return (nnz, bytes, sum)
+        }
+        return BenchResult(seconds: secs, bytes: bytes, check: ["nnz": .integer(nnz), "sum": .double(sum)])
     }
 
     static func csrResult(_ m: SparseMatrix, _ secs: Double, extra: JSONObject = [:]) throws -> BenchResult {
