@@ -64,8 +64,17 @@ struct LazyTests {
         #expect(try Self.dense(try await layer.rows(3..<9)) == Self.dense(try Self.rows(try #require(eager.layers["sparse_csr"]), 3..<9)))
         #expect(try await lazy.obs() == eager.obs)
         #expect(try await lazy.element("uns/nested") == eager.uns["nested"])
+        // Row selections in any order, with repeats: the same rows as the eager matrix.
+        let picks = [39, 0, 7, 7, 8, 9, 21, 3]
+        let picked = try await X.rows(picks)
+        var expected: [UInt8] = []
+        for r in picks { expected += try Self.dense(try Self.rows(eagerX, r..<(r + 1))).bytes }
+        #expect(try Self.dense(picked).bytes == expected && picked.shape == [picks.count, lazy.nVars])
+        #expect(try await X.rows([Int]()).shape == [0, lazy.nVars])
+        await #expect(throws: AnnDataError.self) { _ = try await X.rows([0, 40]) }
         // CSC rows would need the whole matrix: refused with a clear error.
         await #expect(throws: AnnDataError.self) { _ = try await #require(lazy.layers["sparse_csc"]).rows(0..<2) }
+        await #expect(throws: AnnDataError.self) { _ = try await #require(lazy.layers["sparse_csc"]).rows([1]) }
         await #expect(throws: AnnDataError.self) { _ = try await X.rows(30..<41) }
     }
 
@@ -117,10 +126,17 @@ struct LazyTests {
         guard case .sparse(let s) = m else { Issue.record("not sparse"); return }
         #expect(try s.data.values(as: Float.self) == (50..<60).map(Float.init))
         #expect(chunkReads().sorted() == ["X/data/c/0", "X/indices/c/0", "X/indptr/c/0"], "\(store.gets.withLock { $0 })")
+        // Scattered rows: rows 500 and 1990 are far apart, so two spans (chunks 25 and 99 of
+        // data); rows 1000 and 1001 share chunk 50.
+        var before = store.count
+        let scattered = try await #require(lazy.X).rows([1990, 500, 1000, 1001])
+        guard case .sparse(let g) = scattered else { Issue.record("not sparse"); return }
+        #expect(try g.data.values(as: Float.self) == [1990, 500, 1000, 1001].flatMap { r in (0..<5).map { Float(r * 5 + $0) } })
+        #expect(chunkReads(from: before, "data/").sorted() == ["X/data/c/25", "X/data/c/50", "X/data/c/99"])
 
         // Prefetch 2, batches of 100 rows (500 values: 5 chunks of data each): after the first
         // batch and a pause, exactly two batches have been read (10 data chunks), not all 20.
-        let before = store.count
+        before = store.count
         var iterator = try #require(lazy.X).batches(size: 100, prefetch: 2).makeAsyncIterator()
         let first = try await iterator.next()
         #expect(first?.rows == 0..<100)

@@ -104,3 +104,121 @@ public struct LazyMatrix: Sendable {
 func annotatingSync<T>(_ path: String, _ body: () throws -> T) throws(AnnDataError) -> T {
     do { return try body() } catch { throw AnnDataError.wrap(error, path: path) }
 }
+
+extension LazyMatrix {
+    /// The rows at `indices` (any order, repeats allowed), all columns, in that order. Rows are
+    /// read in ascending order; rows whose values lie close together (less than one chunk
+    /// apart) are read as one contiguous span, since their chunks would be decoded anyway.
+    public func rows(_ indices: [Int]) async throws(AnnDataError) -> Matrix {
+        if let bad = indices.first(where: { $0 < 0 || $0 >= rowCount }) {
+            throw .invalidElement(path: path, reason: "row \(bad) is outside 0..<\(rowCount)")
+        }
+        let unique = Array(Set(indices)).sorted()
+        switch layout {
+        case .sparse(.csc, _, _, _):
+            throw .unsupported(path: path, reason: "row selections of a CSC matrix need the whole matrix; read it with readElement")
+        case .dense(let a):
+            guard a.dataType.itemSize != nil else {
+                throw .unsupported(path: path, reason: "row selections of a variable-length array; read it with readElement")
+            }
+            // One read per run of consecutive rows.
+            var parts: [Int: (NDArray, Int)] = [:]  // first row of a run -> (values, run start)
+            var runStart: [Int: Int] = [:]          // row -> first row of its run
+            for run in Self.runs(unique, gap: 1) {
+                let values = try await rows(run).denseValues(path: path)
+                parts[run.lowerBound] = (values, run.lowerBound)
+                for r in run { runStart[r] = run.lowerBound }
+            }
+            let rowBytes = a.shape.dropFirst().reduce(1, *) * (a.dataType.itemSize ?? 0)
+            var out = [UInt8]()
+            out.reserveCapacity(indices.count * rowBytes)
+            for r in indices {
+                guard let start = runStart[r], let (values, first) = parts[start] else { continue }
+                let offset = (r - first) * rowBytes
+                values.bytes.withUnsafeBufferPointer { out.append(contentsOf: $0[offset..<(offset + rowBytes)]) }
+            }
+            return .dense(try annotatingSync(path) {
+                try NDArray(dataType: a.dataType, shape: [indices.count] + a.shape.dropFirst(), storage: .fixed(out))
+            })
+        case .sparse(.csr, let data, let indicesArray, let indptr):
+            return .sparse(try await csrGather(indices, unique: unique, data: data, indices: indicesArray, indptr: indptr))
+        }
+    }
+
+    /// Sorted rows grouped into ranges whose members are less than `gap` apart.
+    static func runs(_ sorted: [Int], gap: Int) -> [Range<Int>] {
+        var out: [Range<Int>] = []
+        for r in sorted {
+            if let last = out.last, r - (last.upperBound - 1) <= gap {
+                out[out.count - 1] = last.lowerBound..<(r + 1)
+            } else {
+                out.append(r..<(r + 1))
+            }
+        }
+        return out
+    }
+
+    func csrGather(_ wanted: [Int], unique: [Int], data: ZarrArray, indices: ZarrArray, indptr: ZarrArray) async throws(AnnDataError) -> SparseMatrix {
+        let conc = concurrency
+        // Offsets of every selected row: indptr read per run of nearby rows.
+        var span: [Int: (lo: Int, hi: Int)] = [:]
+        let ptrGap = Swift.max(1, indptr.metadata.chunkShape.first ?? 1)
+        for run in Self.runs(unique, gap: ptrGap) {
+            let ptr = try await annotating(path + "/indptr") { try await indptr.read([run.lowerBound..<(run.upperBound + 1)], options: conc) }
+            let offsets = IntegerView.ints(ptr)
+            for r in unique where run.contains(r) {
+                let lo = offsets[r - run.lowerBound], hi = offsets[r - run.lowerBound + 1]
+                guard 0 <= lo, lo <= hi, hi <= data.shape[0] else {
+                    throw .invalidElement(path: path + "/indptr", reason: "row \(r) spans \(lo)..<\(hi), outside 0...\(data.shape[0])")
+                }
+                span[r] = (lo, hi)
+            }
+        }
+        // Values: spans of rows less than one chunk of data apart are read as one range.
+        let valueGap = Swift.max(1, data.metadata.chunkShape.first ?? 1)
+        var reads: [(range: Range<Int>, rows: [Int])] = []
+        for r in unique {
+            guard let s = span[r] else { continue }
+            if let last = reads.last, s.lo - last.range.upperBound <= valueGap {
+                reads[reads.count - 1] = (last.range.lowerBound..<Swift.max(last.range.upperBound, s.hi), last.rows + [r])
+            } else {
+                reads.append((s.lo..<s.hi, [r]))
+            }
+        }
+        var located: [Int: (read: Int, offset: Int)] = [:]
+        var values: [(NDArray, NDArray)] = []
+        for (k, read) in reads.enumerated() {
+            async let v = annotating(path + "/data") { try await data.read([read.range], options: conc) }
+            async let c = annotating(path + "/indices") { try await indices.read([read.range], options: conc) }
+            do { values.append((try await v, try await c)) } catch { throw AnnDataError.wrap(error, path: path) }
+            for r in read.rows { if let s = span[r] { located[r] = (k, s.lo - read.range.lowerBound) } }
+        }
+        // Assembled in the requested order.
+        let dataSize = data.metadata.dataType.itemSize ?? 0, indexSize = indices.metadata.dataType.itemSize ?? 0
+        var outData: [UInt8] = [], outIndices: [UInt8] = [], offsets = [0]
+        for r in wanted {
+            guard let s = span[r], let (k, offset) = located[r] else { continue }
+            let n = s.hi - s.lo
+            values[k].0.bytes.withUnsafeBufferPointer { outData.append(contentsOf: $0[(offset * dataSize)..<((offset + n) * dataSize)]) }
+            values[k].1.bytes.withUnsafeBufferPointer { outIndices.append(contentsOf: $0[(offset * indexSize)..<((offset + n) * indexSize)]) }
+            offsets.append(offsets[offsets.count - 1] + n)
+        }
+        let nnz = offsets[offsets.count - 1]
+        let m = try annotatingSync(path) {
+            SparseMatrix(unchecked: .csr, shape: [wanted.count, shape[1]],
+                         data: try NDArray(dataType: data.metadata.dataType, shape: [nnz], storage: .fixed(outData)),
+                         indices: try NDArray(dataType: indices.metadata.dataType, shape: [nnz], storage: .fixed(outIndices)),
+                         indptr: try IntegerView.array(offsets, like: indptr.metadata.dataType))
+        }
+        try m.validate(path: path)
+        return m
+    }
+}
+
+extension Matrix {
+    /// The dense values (an error for a sparse matrix).
+    func denseValues(path: String) throws(AnnDataError) -> NDArray {
+        guard case .dense(let a) = self else { throw .invalidElement(path: path, reason: "expected a dense matrix") }
+        return a
+    }
+}
