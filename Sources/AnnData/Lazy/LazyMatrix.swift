@@ -145,6 +145,17 @@ extension LazyMatrix {
         }
     }
 
+    /// The length of the chunks `a` is decoded in: the inner chunks of a sharded array, else its
+    /// chunks (1-D arrays).
+    static func readGranule(_ a: ZarrArray) -> Int {
+        let m = a.metadata
+        if let first = m.codecs.first, first["name"]?.string == "sharding_indexed",
+           let inner = first["configuration"]?["chunk_shape"]?.array?.first?.int {
+            return Swift.max(1, inner)
+        }
+        return Swift.max(1, m.chunkShape.first ?? 1)
+    }
+
     /// Sorted rows grouped into ranges whose members are less than `gap` apart.
     static func runs(_ sorted: [Int], gap: Int) -> [Range<Int>] {
         var out: [Range<Int>] = []
@@ -162,7 +173,7 @@ extension LazyMatrix {
         let conc = concurrency
         // Offsets of every selected row: indptr read per run of nearby rows.
         var span: [Int: (lo: Int, hi: Int)] = [:]
-        let ptrGap = Swift.max(1, indptr.metadata.chunkShape.first ?? 1)
+        let ptrGap = Self.readGranule(indptr)
         for run in Self.runs(unique, gap: ptrGap) {
             let ptr = try await annotating(path + "/indptr") { try await indptr.read([run.lowerBound..<(run.upperBound + 1)], options: conc) }
             let offsets = IntegerView.ints(ptr)
@@ -174,25 +185,30 @@ extension LazyMatrix {
                 span[r] = (lo, hi)
             }
         }
-        // Values: spans of rows less than one chunk of data apart are read as one range.
-        let valueGap = Swift.max(1, data.metadata.chunkShape.first ?? 1)
+        // Values: rows less than one (inner) chunk apart are read as one span, since that chunk
+        // is decoded either way; a span stops growing at four chunks, so that what is copied
+        // out stays near what is needed. Spans are read side by side, as many as codec threads.
+        let granule = Self.readGranule(data)
         var reads: [(range: Range<Int>, rows: [Int])] = []
         for r in unique {
             guard let s = span[r] else { continue }
-            if let last = reads.last, s.lo - last.range.upperBound <= valueGap {
+            if let last = reads.last, s.lo - last.range.upperBound <= granule, s.hi - last.range.lowerBound <= 4 * granule {
                 reads[reads.count - 1] = (last.range.lowerBound..<Swift.max(last.range.upperBound, s.hi), last.rows + [r])
             } else {
                 reads.append((s.lo..<s.hi, [r]))
             }
         }
         var located: [Int: (read: Int, offset: Int)] = [:]
-        var values: [(NDArray, NDArray)] = []
         for (k, read) in reads.enumerated() {
-            async let v = annotating(path + "/data") { try await data.read([read.range], options: conc) }
-            async let c = annotating(path + "/indices") { try await indices.read([read.range], options: conc) }
-            do { values.append((try await v, try await c)) } catch { throw AnnDataError.wrap(error, path: path) }
             for r in read.rows { if let s = span[r] { located[r] = (k, s.lo - read.range.lowerBound) } }
         }
+        let serial = ConcurrencyOptions(codecThreads: 1, ioRequests: conc.ioRequests)
+        let values: [(NDArray, NDArray)]
+        do {
+            values = try await Parallel.map(reads.map(\.range), limit: conc.codecThreads) { range in
+                (try await data.read([range], options: serial), try await indices.read([range], options: serial))
+            }
+        } catch { throw AnnDataError.wrap(error, path: path) }
         // Assembled in the requested order.
         let dataSize = data.metadata.dataType.itemSize ?? 0, indexSize = indices.metadata.dataType.itemSize ?? 0
         var outData: [UInt8] = [], outIndices: [UInt8] = [], offsets = [0]

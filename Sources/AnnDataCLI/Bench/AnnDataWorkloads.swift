@@ -17,8 +17,10 @@ import Zarr
 ///                 `RowBatches` with 4 batches read ahead (every batch read from the store; no
 ///                 decoded chunk kept between batches). bytes = the batches' nbytes; check =
 ///                 their nnz and data sum.
-///
-/// ad-lazy-rows and ad-batch-random (arbitrary row lists) are not implemented.
+///   ad-batch-random  the same with the 100 sorted 256-row lists of sel.ad_batch_random, each
+///                 read with `LazyMatrix.rows([Int])`, in order, one after another.
+///   ad-lazy-rows  timed: open lazily, then X's rows sel.ad_rows_1000 (1000 sorted rows) as CSR
+///                 (X only, as peers.py's array-level implementations do). bytes = its nbytes.
 enum AnnDataWorkloads {
     static let variants = ["default", "sharded"]
 
@@ -33,6 +35,10 @@ enum AnnDataWorkloads {
                       summary: "open + read obs into a data frame", run: readObs),
         BenchWorkload(name: "ad-batch-contig", variants: variants,
                       summary: "100 minibatches of 256 contiguous rows of X (lazy, 4 read ahead)", run: batchContig),
+        BenchWorkload(name: "ad-batch-random", variants: variants,
+                      summary: "100 minibatches of 256 sorted random rows of X (lazy)", run: batchRandom),
+        BenchWorkload(name: "ad-lazy-rows", variants: variants,
+                      summary: "open lazily, read X's 1000 sorted rows sel.ad_rows_1000 as CSR", run: lazyRows),
     ]
 
     /// peers.py's `BATCH`.
@@ -94,6 +100,37 @@ enum AnnDataWorkloads {
             return (nnz, bytes, sum)
         }
         return BenchResult(seconds: secs, bytes: bytes, check: ["nnz": .integer(nnz), "sum": .double(sum)])
+    }
+
+    @Sendable static func batchRandom(_ c: BenchContext) async throws -> BenchResult {
+        let path = try storePath(c)
+        guard let lists = try c.selection("ad_batch_random").array else { throw BenchError("sel.ad_batch_random is not a list") }
+        let batches = try lists.map { try BenchContext.ints($0, "ad_batch_random[i]") }
+        let ((nnz, bytes, sum), secs) = try await BenchClock.time { () async throws -> (Int, Int, Double) in
+            let lazy = try await LazyAnnData.open(c.readableStore(path), concurrency: c.options)
+            guard let X = lazy.X else { throw BenchError("\(path) has no X") }
+            var nnz = 0, bytes = 0, sum = 0.0
+            for rows in batches {
+                guard case .sparse(let m) = try await X.rows(rows) else { throw BenchError("X of \(path) is not a sparse matrix") }
+                nnz += m.nnz
+                bytes += nbytes(m)
+                sum += try BenchCheck.sum(m.data)
+            }
+            return (nnz, bytes, sum)
+        }
+        return BenchResult(seconds: secs, bytes: bytes, check: ["nnz": .integer(nnz), "sum": .double(sum)])
+    }
+
+    @Sendable static func lazyRows(_ c: BenchContext) async throws -> BenchResult {
+        let path = try storePath(c)
+        let rows = try BenchContext.ints(c.selection("ad_rows_1000"), "ad_rows_1000")
+        let (m, secs) = try await BenchClock.time { () async throws -> Matrix in
+            let lazy = try await LazyAnnData.open(c.readableStore(path), concurrency: c.options)
+            guard let X = lazy.X else { throw BenchError("\(path) has no X") }
+            return try await X.rows(rows)
+        }
+        guard case .sparse(let x) = m else { throw BenchError("X of \(path) is not a sparse matrix") }
+        return try csrResult(x, secs)
     }
 
     static func csrResult(_ m: SparseMatrix, _ secs: Double, extra: JSONObject = [:]) throws -> BenchResult {
