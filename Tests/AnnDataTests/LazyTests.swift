@@ -144,4 +144,23 @@ struct LazyTests {
         let dataReads = chunkReads(from: before, "data/")
         #expect(dataReads.sorted() == (0..<10).map { "X/data/c/\($0)" }.sorted(), "\(dataReads)")
     }
+
+    /// A sparse matrix whose indptr is not integer, or whose arrays disagree with its shape, is
+    /// a typed error naming it when opened lazily, never a crash later.
+    @Test func badSparseLayoutsAreTypedErrors() async throws {
+        for (array, metadata) in [
+            ("indptr", ArrayMetadata(shape: [5], chunkShape: [5], dataType: .float64)),
+            ("indptr", ArrayMetadata(shape: [9], chunkShape: [9], dataType: .int64)),
+            ("indices", ArrayMetadata(shape: [1], chunkShape: [1], dataType: .int32)),
+        ] {
+            let store = MemoryStore()
+            try await Small.make().write(to: store, options: WriteOptions(consolidate: false))
+            try await ZarrArray.create(store, path: "layers/sparse/" + array, metadata: metadata)
+            await #expect {
+                _ = try await LazyAnnData.open(store)
+            } throws: { error in
+                (error as? AnnDataError)?.path == "layers/sparse"
+            }
+        }
+    }
 }

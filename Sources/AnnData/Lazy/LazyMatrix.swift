@@ -48,6 +48,9 @@ public struct LazyMatrix: Sendable {
             let data = try await array(path + "/data"), indices = try await array(path + "/indices")
             let indptr = try await array(path + "/indptr")
             let major = format == .csr ? r : c
+            guard indptr.metadata.dataType.isInteger, indices.metadata.dataType.isInteger, data.metadata.dataType.itemSize != nil else {
+                throw .invalidElement(path: path, reason: "indptr and indices must hold integers and data fixed-size values")
+            }
             guard data.shape.count == 1, indices.shape == data.shape, indptr.shape == [major + 1] else {
                 throw .shapeMismatch(path: path, reason: "data \(data.shape), indices \(indices.shape) and indptr \(indptr.shape) do not fit a \(r) x \(c) \(format.encodingType)")
             }
@@ -177,6 +180,9 @@ extension LazyMatrix {
         for run in Self.runs(unique, gap: ptrGap) {
             let ptr = try await annotating(path + "/indptr") { try await indptr.read([run.lowerBound..<(run.upperBound + 1)], options: conc) }
             let offsets = IntegerView.ints(ptr)
+            guard offsets.count == run.count + 1 else {
+                throw .invalidElement(path: path + "/indptr", reason: "expected \(run.count + 1) integer offsets for rows \(run)")
+            }
             for r in unique where run.contains(r) {
                 let lo = offsets[r - run.lowerBound], hi = offsets[r - run.lowerBound + 1]
                 guard 0 <= lo, lo <= hi, hi <= data.shape[0] else {
