@@ -87,50 +87,62 @@ enum AnnDataWorkloads {
     @Sendable static func batchContig(_ c: BenchContext) async throws -> BenchResult {
         let path = try storePath(c)
         let starts = try BenchContext.ints(c.selection("ad_batch_contig_starts"), "ad_batch_contig_starts")
-        let ((nnz, bytes, sum), secs) = try await BenchClock.time { () async throws -> (Int, Int, Double) in
-            let lazy = try await LazyAnnData.open(c.readableStore(path), concurrency: c.options)
-            guard let X = lazy.X else { throw BenchError("\(path) has no X") }
-            var nnz = 0, bytes = 0, sum = 0.0
-            for try await batch in try X.batches(starts.map { $0..<($0 + batchSize) }, prefetch: 4) {
-                guard case .sparse(let m) = batch.matrix else { throw BenchError("X of \(path) is not a sparse matrix") }
-                nnz += m.nnz
-                bytes += nbytes(m)
-                sum += try BenchCheck.sum(m.data)
+        let (tally, secs) = try await BenchClock.time { () async throws -> BatchTally in
+            var tally = BatchTally(path: path)
+            for try await batch in try await lazyX(c, path).batches(starts.map { $0..<($0 + batchSize) }, prefetch: 4) {
+                try tally.add(batch.matrix)
             }
-            return (nnz, bytes, sum)
+            return tally
         }
-        return BenchResult(seconds: secs, bytes: bytes, check: ["nnz": .integer(nnz), "sum": .double(sum)])
+        return tally.result(seconds: secs)
     }
 
     @Sendable static func batchRandom(_ c: BenchContext) async throws -> BenchResult {
         let path = try storePath(c)
         guard let lists = try c.selection("ad_batch_random").array else { throw BenchError("sel.ad_batch_random is not a list") }
         let batches = try lists.map { try BenchContext.ints($0, "ad_batch_random[i]") }
-        let ((nnz, bytes, sum), secs) = try await BenchClock.time { () async throws -> (Int, Int, Double) in
-            let lazy = try await LazyAnnData.open(c.readableStore(path), concurrency: c.options)
-            guard let X = lazy.X else { throw BenchError("\(path) has no X") }
-            var nnz = 0, bytes = 0, sum = 0.0
-            for rows in batches {
-                guard case .sparse(let m) = try await X.rows(rows) else { throw BenchError("X of \(path) is not a sparse matrix") }
-                nnz += m.nnz
-                bytes += nbytes(m)
-                sum += try BenchCheck.sum(m.data)
-            }
-            return (nnz, bytes, sum)
+        let (tally, secs) = try await BenchClock.time { () async throws -> BatchTally in
+            let X = try await lazyX(c, path)
+            var tally = BatchTally(path: path)
+            for rows in batches { try tally.add(try await X.rows(rows)) }
+            return tally
         }
-        return BenchResult(seconds: secs, bytes: bytes, check: ["nnz": .integer(nnz), "sum": .double(sum)])
+        return tally.result(seconds: secs)
     }
 
     @Sendable static func lazyRows(_ c: BenchContext) async throws -> BenchResult {
         let path = try storePath(c)
         let rows = try BenchContext.ints(c.selection("ad_rows_1000"), "ad_rows_1000")
-        let (m, secs) = try await BenchClock.time { () async throws -> Matrix in
-            let lazy = try await LazyAnnData.open(c.readableStore(path), concurrency: c.options)
-            guard let X = lazy.X else { throw BenchError("\(path) has no X") }
-            return try await X.rows(rows)
-        }
+        let (m, secs) = try await BenchClock.time { try await lazyX(c, path).rows(rows) }
         guard case .sparse(let x) = m else { throw BenchError("X of \(path) is not a sparse matrix") }
         return try csrResult(x, secs)
+    }
+
+    /// X of the store at `path`, opened lazily (metadata only).
+    static func lazyX(_ c: BenchContext, _ path: String) async throws -> LazyMatrix {
+        guard let X = try await LazyAnnData.open(c.readableStore(path), concurrency: c.options).X else {
+            throw BenchError("\(path) has no X")
+        }
+        return X
+    }
+
+    /// What the minibatch workloads report: the batches' nnz, nbytes and data sum.
+    struct BatchTally {
+        let path: String
+        var nnz = 0, bytes = 0, sum = 0.0
+
+        init(path: String) { self.path = path }
+
+        mutating func add(_ matrix: Matrix) throws {
+            guard case .sparse(let m) = matrix else { throw BenchError("X of \(path) is not a sparse matrix") }
+            nnz += m.nnz
+            bytes += nbytes(m)
+            sum += try BenchCheck.sum(m.data)
+        }
+
+        func result(seconds: Double) -> BenchResult {
+            BenchResult(seconds: seconds, bytes: bytes, check: ["nnz": .integer(nnz), "sum": .double(sum)])
+        }
     }
 
     static func csrResult(_ m: SparseMatrix, _ secs: Double, extra: JSONObject = [:]) throws -> BenchResult {
