@@ -26,9 +26,10 @@ let package = Package(
         cLibrary("CZlib", "zlib1g-dev"),
         cLibrary("CDeflate", "libdeflate-dev"),
         cLibrary("CBzip2", "libbz2-dev"),
+        .target(name: "CPlatform"),
         .target(
             name: "Zarr",
-            dependencies: ["CZstd", "CBlosc", "CLZ4", "CZlib", "CDeflate", "CBzip2", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CPlatform", "CZstd", "CBlosc", "CLZ4", "CZlib", "CDeflate", "CBzip2", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(name: "AnnData", dependencies: ["Zarr"]),
         .executableTarget(

@@ -36,4 +36,56 @@ enum StoreLocation {
         if isZip(location) { throw ZarrError.unsupportedOperation("zip archives are read-only: \(location)") }
         return LocalStore(root: location, metrics: metrics)
     }
+
+    /// Refuses a local destination that is the source, lies inside it, or contains it (writing
+    /// would replace or delete the data being read).
+    static func checkSeparate(source: String, destination: String) throws {
+        guard !isHTTP(source), !isS3(source), !isHTTP(destination), !isS3(destination),
+              let src = canonicalPath(source), let dst = canonicalPath(destination) else { return }
+        if src == dst {
+            throw ZarrError.refusedDestination(destination, reason: "it is the source itself")
+        }
+        if dst.hasPrefix(src.hasSuffix("/") ? src : src + "/") {
+            throw ZarrError.refusedDestination(destination, reason: "it lies inside the source \(source)")
+        }
+        if src.hasPrefix(dst.hasSuffix("/") ? dst : dst + "/") {
+            throw ZarrError.refusedDestination(destination, reason: "it contains the source \(source)")
+        }
+    }
+
+    /// The absolute path with symbolic links resolved; for a path that does not exist yet, its
+    /// nearest existing ancestor resolved and the rest appended.
+    static func canonicalPath(_ path: String) -> String? {
+        var rest: [String] = []
+        var current = path.isEmpty ? "." : path
+        while true {
+            if let resolved = realpath(current, nil) {
+                defer { free(resolved) }
+                let base = String(cString: resolved)
+                return rest.isEmpty ? base : (base == "/" ? "" : base) + "/" + rest.reversed().joined(separator: "/")
+            }
+            let url = URL(fileURLWithPath: current)
+            let name = url.lastPathComponent
+            let parent = url.deletingLastPathComponent().path
+            guard parent != current, !name.isEmpty else { return nil }
+            rest.append(name)
+            current = parent
+        }
+    }
+
+    /// For a local directory, an exclusive lock on it held while a verb writes into it, so that
+    /// concurrent writers (two `zarr write`s into one shard) take turns instead of losing an
+    /// update. A missing directory is created with `create`, else left to the verb to report.
+    /// `nil` for other stores.
+    static func writeLock(_ location: String, create: Bool = false) async throws -> DirectoryLock? {
+        guard !isHTTP(location), !isS3(location), !isZip(location) else { return nil }
+        if create {
+            try FileManager.default.createDirectory(atPath: location, withIntermediateDirectories: true)
+        } else {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: location, isDirectory: &isDirectory), isDirectory.boolValue else { return nil }
+        }
+        return try await DirectoryLock.waitingLock(location)
+    }
 }
+

@@ -22,12 +22,37 @@ extension AnnData {
         return a
     }
 
-    /// Writes this AnnData to the root of `store`, replacing what is there, and (with
+    /// Writes this AnnData to the root of `store`, replacing the store there, and (with
     /// `options.consolidate`) writes consolidated metadata last.
+    ///
+    /// Nothing is lost on failure: a `LocalStore` is written into a sibling temporary directory
+    /// and swapped into place when complete (`LocalStoreReplacement`: the old store stays intact
+    /// until then, and concurrent writers of one destination fail with `storeBusy`); other stores
+    /// get their root metadata written last (`RootLastStore`), so an interrupted write is not a
+    /// store to any reader. A destination that is not empty and not a Zarr store is refused, as
+    /// is an existing store when `options.existingStore` is `.refuse`.
     public func write(to store: any WritableStore, options: WriteOptions = WriteOptions(), registry: EncodingRegistry = .standard) async throws(AnnDataError) {
         try validate()
+        if let local = store as? LocalStore {
+            try await annotating("") {
+                try await LocalStoreReplacement.write(root: local.root, existing: options.existingStore, metrics: local.metrics) { fresh in
+                    try await self.writeFresh(to: fresh, options: options, registry: registry)
+                }
+            }
+            return
+        }
+        try await annotating("") {
+            try options.existingStore.check(try await StoreContents.inspect(store), destination: store.storeDescription)
+            try await withRootWrittenLast(store) { wrapped in
+                try await NodeMetadata.removeNode(wrapped, path: "")
+                try await self.writeFresh(to: wrapped, options: options, registry: registry)
+            }
+        }
+    }
+
+    /// Writes every element into `store`, assumed empty, and consolidates.
+    func writeFresh(to store: any WritableStore, options: WriteOptions, registry: EncodingRegistry) async throws(AnnDataError) {
         let writer = ElementWriter(store: store, options: options, registry: registry)
-        try await annotating("") { try await NodeMetadata.removeNode(store, path: "") }
         try await writer.write(.anndata(self), at: "")
         if options.consolidate {
             try await StoreMaintenance.consolidate(store, recorded: writer.recorder.all, format: options.zarrFormat)

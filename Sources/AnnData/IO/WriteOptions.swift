@@ -77,6 +77,10 @@ public struct WriteOptions: Sendable {
     public var dispatch: WriteCallback?
     /// Threads and store requests for chunk encoding.
     public var concurrency: ConcurrencyOptions
+    /// What `AnnData.write` does when the destination already holds a Zarr store: replace it
+    /// (the default, as anndata's `write_zarr`) or refuse. A destination that is not empty and
+    /// not a Zarr store is always refused.
+    public var existingStore: ExistingStorePolicy = .replace
 
     /// Options; every argument has anndata's default.
     public init(

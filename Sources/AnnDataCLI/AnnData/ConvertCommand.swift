@@ -16,11 +16,12 @@ struct ConvertCommand: AsyncParsableCommand {
     enum ShardName: String, ExpressibleByArgument, CaseIterable { case none, auto }
 
     @Argument(help: "The source store: a directory, a .zip archive, an http(s):// URL (with consolidated metadata) or an s3://bucket/prefix URL.") var source: String
-    @Argument(help: "The destination: a directory or an s3:// URL (replaced).") var destination: String
+    @Argument(help: "The destination: a new or empty directory or s3:// prefix (an existing store only with --overwrite).") var destination: String
     @Option(name: .customLong("zarr-format"), help: "Zarr format to write: 3 (default) or 2.") var zarrFormat: Int = 3
     @Option(help: "Compressor: zstd (default), blosc, gzip or none.") var compressor: CompressorName = .zstd
     @Option(help: "Sharding (Zarr v3): auto (default, as anndata 0.13) or none.") var shard: ShardName = .auto
     @Flag(name: .customLong("no-consolidate"), help: "Do not write consolidated metadata.") var noConsolidate = false
+    @Flag(help: "Replace DST when it already holds a Zarr store (anything else is never replaced).") var overwrite = false
     @OptionGroup var stats: StatsOption
 
     func validate() throws {
@@ -32,6 +33,11 @@ struct ConvertCommand: AsyncParsableCommand {
         defer { stats.report([("source", source, srcMetrics), ("destination", destination, dstMetrics)]) }
         let src = try StoreLocation.readable(source, metrics: srcMetrics)
         let dst = try StoreLocation.writable(destination, metrics: dstMetrics)
+        // Refuse a destination that cannot be written before reading the source (the write
+        // checks again, under its lock).
+        try StoreLocation.checkSeparate(source: source, destination: destination)
+        let existing: ExistingStorePolicy = overwrite ? .replace : .refuse
+        try existing.check(try await StoreContents.inspect(dst), destination: destination)
         let progress = ProgressLine()
         progress.update("reading \(source) ...")
         let adata: AnnData
@@ -49,6 +55,7 @@ struct ConvertCommand: AsyncParsableCommand {
             adata = try await AnnData.read(from: src, readCallback: onRead)
         } catch { progress.finish(); throw error }
         var options = WriteOptions(zarrFormat: zarrFormat == 2 ? .v2 : .v3, consolidate: !noConsolidate)
+        options.existingStore = existing
         if progress.enabled {
             // Progress only: every element is written as the options say.
             let counter = ElementCounter()

@@ -30,6 +30,13 @@ struct ZarrCreate: AsyncParsableCommand {
         let path = try node.nodePath()
         let store = try StoreLocation.writable(node.store)
         let doc = try JSONValue.parse(try ValuesFile.read(metadata))
+        let lock = try await StoreLocation.writeLock(node.store, create: true)
+        defer { lock?.release() }
+        // Never write into (or, at the root, replace) something that is not a Zarr store.
+        if case .other(let example) = try await StoreContents.inspect(store) {
+            throw ZarrError.refusedDestination(node.store, reason: "it is not empty and not a Zarr store (it holds '\(example)')")
+        }
+        let consolidated = path.isEmpty ? false : try await ConsolidatedMetadata.read(store, path: "") != nil
         var extra = JSONObject()
         if let attributes {
             guard let o = try JSONValue.parse(try ValuesFile.read(attributes)).object else {
@@ -67,6 +74,10 @@ struct ZarrCreate: AsyncParsableCommand {
         default:
             throw ZarrError.invalidMetadata(path: metadata, reason: "zarr_format must be 2 or 3")
         }
+        // Keep the store's consolidated metadata true to its nodes.
+        if consolidated, let listable = store as? any WritableStore & ListableStore {
+            try await ConsolidatedMetadata.consolidate(listable)
+        }
     }
 }
 
@@ -80,6 +91,9 @@ struct ZarrWrite: AsyncParsableCommand {
     func run() async throws {
         let path = try node.nodePath()
         let store = try StoreLocation.writable(node.store)
+        // Writes of partial chunks and shards read, modify and write: one writer at a time.
+        let lock = try await StoreLocation.writeLock(node.store)
+        defer { lock?.release() }
         let array = try await ZarrArray.open(store, path: path)
         let sel = try region.map { try RegionArgument.parse($0, rank: array.shape.count) } ?? array.fullRegion
         let data = try NDArray(packed: try ValuesFile.read(values), dataType: array.dataType, shape: sel.map(\.count))
@@ -119,7 +133,10 @@ struct ZarrConsolidate: AsyncParsableCommand {
     @Argument(help: "The store: a directory or an s3://bucket/prefix URL (zip archives and http(s):// URLs are read-only).") var store: String
 
     func run() async throws {
-        try await ConsolidatedMetadata.consolidate(try StoreLocation.writable(store))
+        let s = try StoreLocation.writable(store)
+        let lock = try await StoreLocation.writeLock(store)
+        defer { lock?.release() }
+        try await ConsolidatedMetadata.consolidate(s)
     }
 }
 

@@ -26,6 +26,11 @@ public enum ZarrError: Error, Sendable, Equatable, CustomStringConvertible {
     case unsupportedOperation(String)
     /// An I/O error from the store.
     case io(key: String, reason: String)
+    /// A destination the write refuses to touch (not empty and not a Zarr store, an existing
+    /// store without permission to replace it, inside or around the source, ...).
+    case refusedDestination(String, reason: String)
+    /// Another writer holds the store, or replaced it while this one waited.
+    case storeBusy(String, reason: String)
 
     /// A readable, one-line description.
     public var description: String {
@@ -43,6 +48,8 @@ public enum ZarrError: Error, Sendable, Equatable, CustomStringConvertible {
         case .valueMismatch(let s): return "values do not fit: \(s)"
         case .unsupportedOperation(let s): return "unsupported operation: \(s)"
         case .io(let k, let r): return "I/O error on '\(k)': \(r)"
+        case .refusedDestination(let p, let r): return "refusing to write to '\(p)': \(r)"
+        case .storeBusy(let p, let r): return "'\(p)' is busy: \(r)"
         }
     }
 }

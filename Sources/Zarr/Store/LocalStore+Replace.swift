@@ -1,0 +1,196 @@
+import CPlatform
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writing a whole local store so that nothing is lost: the new store is written into a sibling
+/// temporary directory (`.<name>.zarr-partial-<random>`) and swapped into place only when
+/// complete.
+///
+/// - The destination is refused when it is not empty and not a Zarr store, or when it is a
+///   store and the policy says `.refuse`; it is refused when it is a symbolic link or not a
+///   directory.
+/// - Concurrent writers of one destination fail loudly: each holds an exclusive advisory lock
+///   (`flock`) on the destination directory for the whole write; a second writer gets
+///   `ZarrError.storeBusy` at once.
+/// - The swap is one atomic `renameat2(RENAME_EXCHANGE)`: readers see the old store or the new
+///   one. Until then the old store is untouched, so a failure, a full disk or `kill -9` leaves it
+///   intact; the abandoned temporary directory is recognised by name and removed by the next
+///   write to the same destination (only when no live writer holds its lock). Where the file
+///   system cannot exchange, the old store is renamed aside first (a short window in which the
+///   destination is missing, never half-written).
+///
+/// Cost: one extra directory, two renames and the removal of the old store's files.
+public enum LocalStoreReplacement {
+    /// The marker in the names of temporary directories.
+    static let marker = ".zarr-partial-"
+
+    /// Writes a new store for `root` through `body`, which gets an empty `LocalStore` in a
+    /// temporary directory, and swaps it into place when `body` returns. On any error the
+    /// temporary directory is removed and the destination is left as it was.
+    public static func write<T: Sendable>(
+        root: String, existing: ExistingStorePolicy, metrics: StoreMetrics? = nil,
+        _ body: (LocalStore) async throws -> T
+    ) async throws -> T {
+        let dst = try destinationPath(root)
+        let (parent, name) = split(dst)
+        try LocalStore.makeDirectories(parent)
+        removeAbandoned(in: parent, name: name)
+
+        var st = stat()
+        if lstat(dst, &st) != 0 {
+            guard errno == ENOENT else { throw ZarrError.io(key: dst, reason: LocalStore.errnoText()) }
+            // A new destination: an empty directory holds its place (and its lock).
+            if mkdir(dst, 0o755) != 0 && errno != EEXIST { throw ZarrError.io(key: dst, reason: LocalStore.errnoText()) }
+        } else if (st.st_mode & S_IFMT) == S_IFLNK {
+            throw ZarrError.refusedDestination(dst, reason: "it is a symbolic link (give the directory it points to)")
+        } else if (st.st_mode & S_IFMT) != S_IFDIR {
+            throw ZarrError.refusedDestination(dst, reason: "it exists and is not a directory")
+        }
+        let lock = try DirectoryLock(dst)
+        defer { lock.release() }
+        // Inspect under the lock: nobody else is replacing it now.
+        try existing.check(try await StoreContents.inspect(LocalStore(root: dst)), destination: dst)
+
+        let tmp = parent + "/." + name + marker + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        guard mkdir(tmp, 0o755) == 0 else { throw ZarrError.io(key: tmp, reason: LocalStore.errnoText()) }
+        let tmpLock: DirectoryLock
+        do { tmpLock = try DirectoryLock(tmp) } catch { _ = cplatform_remove_tree(tmp); throw error }
+        defer { tmpLock.release() }
+        let result: T
+        do {
+            result = try await body(LocalStore(root: tmp, metrics: metrics))
+        } catch {
+            _ = cplatform_remove_tree(tmp)
+            throw error
+        }
+        try swap(tmp, into: dst)
+        // `tmp` now holds the old store (or the empty placeholder): removed now, or by the next
+        // write if this process dies first.
+        _ = cplatform_remove_tree(tmp)
+        return result
+    }
+
+    /// `root` without trailing slashes; the file-system root and empty paths are refused.
+    static func destinationPath(_ root: String) throws(ZarrError) -> String {
+        var r = root
+        while r.count > 1 && r.hasSuffix("/") { r.removeLast() }
+        let last = r.split(separator: "/").last.map(String.init) ?? ""
+        if r.isEmpty || r == "/" || last == "." || last == ".." {
+            throw .refusedDestination(root, reason: "a store must be a named directory")
+        }
+        return r
+    }
+
+    /// The parent directory and the last component of `path`.
+    static func split(_ path: String) -> (parent: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+        let parent = slash == path.startIndex ? "/" : String(path[..<slash])
+        return (parent, String(path[path.index(after: slash)...]))
+    }
+
+    /// Exchanges `tmp` and `dst` atomically; where the file system cannot, moves `dst` aside
+    /// into `tmp`'s place by two renames.
+    static func swap(_ tmp: String, into dst: String) throws(ZarrError) {
+        if cplatform_rename_exchange(AT_FDCWD, tmp, dst) == 0 { return }
+        let e = errno
+        guard e == EINVAL || e == ENOSYS || e == ENOTSUP else { throw .io(key: dst, reason: LocalStore.errnoText(e)) }
+        let aside = tmp + ".old"
+        guard rename(dst, aside) == 0 else { throw .io(key: dst, reason: LocalStore.errnoText()) }
+        guard rename(tmp, dst) == 0 else {
+            let text = LocalStore.errnoText()
+            _ = rename(aside, dst)
+            throw .io(key: dst, reason: text)
+        }
+        _ = rename(aside, tmp)
+    }
+
+    /// Removes the temporary directories of earlier writes to `name` in `parent` whose writer is
+    /// gone (its lock is free). Best effort: what cannot be removed now is left for later.
+    static func removeAbandoned(in parent: String, name: String) {
+        let prefix = "." + name + marker
+        guard let dir = opendir(parent) else { return }
+        var abandoned: [String] = []
+        while let e = readdir(dir) {
+            let entry = withUnsafeBytes(of: e.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if entry.hasPrefix(prefix) { abandoned.append(parent + "/" + entry) }
+        }
+        closedir(dir)
+        for path in abandoned {
+            guard let lock = try? DirectoryLock(path) else { continue }  // a live writer
+            _ = cplatform_remove_tree(path)
+            lock.release()
+        }
+    }
+}
+
+/// An exclusive advisory lock (`flock`) on a directory, held until `release()` (or until the
+/// process ends, however it ends). Locks are per open file description: two locks on one
+/// directory exclude each other even within one process.
+public final class DirectoryLock: Sendable {
+    private let fd: Int32
+    /// The locked directory.
+    public let path: String
+
+    /// Locks the directory at `path` now, or throws `ZarrError.storeBusy` when another holder
+    /// has it (or replaced the directory meanwhile).
+    public init(_ path: String) throws(ZarrError) {
+        guard let fd = try Self.tryLock(path) else {
+            throw .storeBusy(path, reason: "another process is writing it (try again when it has finished)")
+        }
+        self.fd = fd
+        self.path = path
+    }
+
+    private init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
+    /// Locks the directory at `path`, waiting (without blocking a thread) while another holder
+    /// has it, for at most `timeoutSeconds`; then `ZarrError.storeBusy`.
+    public static func waitingLock(_ path: String, timeoutSeconds: Double = 600) async throws -> DirectoryLock {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .milliseconds(Int(timeoutSeconds * 1000))
+        while true {
+            if let fd = try tryLock(path) { return DirectoryLock(fd: fd, path: path) }
+            guard clock.now < deadline else {
+                throw ZarrError.storeBusy(path, reason: "another process kept it locked for \(Int(timeoutSeconds)) s")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// The locked descriptor, or `nil` when another holder has the lock.
+    private static func tryLock(_ path: String) throws(ZarrError) -> Int32? {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { throw .io(key: path, reason: LocalStore.errnoText()) }
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let e = errno
+            if e == EINTR { continue }
+            close(fd)
+            if e == EWOULDBLOCK { return nil }
+            throw .io(key: path, reason: LocalStore.errnoText(e))
+        }
+        // The path must still name the directory that was locked.
+        var held = stat(), now = stat()
+        guard fstat(fd, &held) == 0, lstat(path, &now) == 0, held.st_ino == now.st_ino, held.st_dev == now.st_dev else {
+            close(fd)
+            throw .storeBusy(path, reason: "it was replaced by another writer meanwhile")
+        }
+        return fd
+    }
+
+    /// Releases the lock (also released when this object goes away).
+    public func release() {
+        flock(fd, LOCK_UN)
+    }
+
+    deinit { close(fd) }
+}
