@@ -82,13 +82,13 @@ import Zarr
             }),
         ]
         for (message, mutate) in staleCases {
-            r = try await Subprocess.run([Paths.cli, "convert", "s3://\(bucket)/ks", tmp + "/stale-base.zarr"], environment: env)
+            r = try await Subprocess.run([Paths.cli, "convert", "s3://\(bucket)/ks", tmp + "/stale-base.zarr", "--overwrite"], environment: env)
             try #require(r.status == 0, "the store must read before the mutation: \(r.output)")
             try await mutate(admin)
             r = try await Subprocess.run([Paths.cli, "convert", "s3://\(bucket)/ks", tmp + "/stale.zarr"], environment: env)
             #expect(r.status != 0 && r.output.contains(message), "expected '\(message)':\n\(r.output)")
             // Put the original back for the next case.
-            r = try await Subprocess.run([Paths.cli, "convert", tmp + "/stale-base.zarr", "s3://\(bucket)/ks"], environment: env)
+            r = try await Subprocess.run([Paths.cli, "convert", tmp + "/stale-base.zarr", "s3://\(bucket)/ks", "--overwrite"], environment: env)
             try #require(r.status == 0, "\(r.output)")
         }
 
