@@ -1,4 +1,5 @@
 import AnnData
+import Foundation
 import Synchronization
 import Testing
 import Zarr
@@ -61,4 +62,39 @@ struct WriteSafetyTests {
         try await Small.make().write(to: existing)  // .replace, the default
         _ = try await AnnData.read(from: existing)
     }
+
+    /// `writeElement` and `deleteElement` on a local store: updates land whole; one that fails
+    /// midway leaves the old element as it was, and nothing of the attempt is left or listed.
+    @Test(arguments: [ZarrFormat.v3, .v2])
+    func localElementUpdatesAreAllOrNothing(_ format: ZarrFormat) async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("anndata-elem-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = LocalStore(root: dir + "/s.zarr")
+        try await Small.make().write(to: store, options: WriteOptions(zarrFormat: format))
+        try await writeElement(.dict(["x": .strings(["p", "q"])]), store: store, path: "uns/new/deeper")
+        #expect(try await readElement(store, path: "uns/new/deeper/x") == .strings(["p", "q"]))
+        let before = try await AnnData.read(from: store)
+
+        // Replace uns with a dict whose second entry fails to write.
+        var options = WriteOptions()
+        options.dispatch = { path, _, _ in
+            if path == "uns/b" { throw ZarrError.io(key: path, reason: "disk gone (injected)") }
+            return .write
+        }
+        let replacement: Element = .dict(["a": .strings(["1"]), "b": .strings(["2"])])
+        await #expect(throws: AnnDataError.self) { try await writeElement(replacement, store: store, path: "uns", options: options) }
+        let after = try await AnnData.read(from: store)
+        #expect(after.uns == before.uns, "the failed update changed uns")
+        #expect(await validate(store).isEmpty)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0 != "s.zarr" }
+        #expect(leftovers.isEmpty, "left beside the store: \(leftovers)")
+
+        // A whole update and a deletion.
+        try await writeElement(replacement, store: store, path: "uns")
+        #expect(try await AnnData.read(from: store).uns == ["a": .strings(["1"]), "b": .strings(["2"])])
+        try await deleteElement(store: store, path: "uns/a")
+        #expect(try await AnnData.read(from: store).uns == ["b": .strings(["2"])])
+        #expect(await validate(store).isEmpty)
+    }
 }
+

@@ -76,6 +76,9 @@ public func readElement(
 /// created as `dict`s. Into an existing store, the store's Zarr format wins over
 /// `options.zarrFormat`. A store with consolidated metadata is re-consolidated before returning
 /// (as is a new store when `options.consolidate` is set and `path` is the root).
+///
+/// On a `LocalStore` nothing is lost: the whole store (at the root) or the node (below it) is
+/// written beside the store and swapped into place when complete (`LocalStoreReplacement`).
 public func writeElement(
     _ element: Element, store: any WritableStore, path: String, options: WriteOptions = WriteOptions(),
     registry: EncodingRegistry = .standard
@@ -85,7 +88,35 @@ public func writeElement(
     let existingRoot = try await ElementReader.nodeIfPresent(store, path: "")
     if let existingRoot, !p.isEmpty { opts.zarrFormat = existingRoot.zarrFormat }
     let hadConsolidated = try await annotating("") { try await ConsolidatedMetadata.read(store, path: "") != nil }
-    let writer = ElementWriter(store: store, options: opts, registry: registry)
+    if let local = store as? LocalStore {
+        let o = opts
+        let recorded = try await annotating(p) {
+            if p.isEmpty {
+                return try await LocalStoreReplacement.write(root: local.root, existing: .replace, metrics: local.metrics) { fresh in
+                    try await writeNode(element, store: fresh, path: p, existingRoot: nil, options: o, registry: registry)
+                }
+            }
+            return try await LocalStoreReplacement.replaceNode(in: local, path: p) { staged in
+                try await writeNode(element, store: staged, path: p, existingRoot: existingRoot, options: o, registry: registry)
+            }
+        }
+        if hadConsolidated || (p.isEmpty && opts.consolidate) {
+            try await StoreMaintenance.reconsolidate(store, path: p, recorded: recorded, format: opts.zarrFormat)
+        }
+        return
+    }
+    let recorded = try await writeNode(element, store: store, path: p, existingRoot: existingRoot, options: opts, registry: registry)
+    if hadConsolidated || (p.isEmpty && opts.consolidate) {
+        try await StoreMaintenance.reconsolidate(store, path: p, recorded: recorded, format: opts.zarrFormat)
+    }
+}
+
+/// Replaces the node at `p` with `element`, creating missing parents; returns the nodes written.
+private func writeNode(
+    _ element: Element, store: any WritableStore, path p: String, existingRoot: NodeMetadata?, options: WriteOptions,
+    registry: EncodingRegistry
+) async throws(AnnDataError) -> [(path: String, node: NodeMetadata)] {
+    let writer = ElementWriter(store: store, options: options, registry: registry)
     try await annotating(p) { try await NodeMetadata.removeNode(store, path: p) }
     if !p.isEmpty {
         let parts = p.split(separator: "/").map(String.init)
@@ -101,20 +132,23 @@ public func writeElement(
         }
     }
     try await writer.write(element, at: p)
-    if hadConsolidated || (p.isEmpty && opts.consolidate) {
-        try await StoreMaintenance.reconsolidate(store, path: p, recorded: writer.recorder.all, format: opts.zarrFormat)
-    }
+    return writer.recorder.all
 }
 
 /// Deletes the element at `path` (a node and everything below it). A store with consolidated
-/// metadata is re-consolidated before returning.
+/// metadata is re-consolidated before returning. On a `LocalStore` the node disappears at once
+/// (its directory is renamed out of the store, then deleted).
 public func deleteElement(store: any WritableStore, path: String) async throws(AnnDataError) {
     let p = try StoreMaintenance.normalize(path)
     guard !p.isEmpty else { throw .unsupported(path: p, reason: "refusing to delete the root of the store") }
     let root = try await ElementReader.nodeIfPresent(store, path: "")
     let hadConsolidated = try await annotating("") { try await ConsolidatedMetadata.read(store, path: "") != nil }
     guard try await ElementReader.nodeExists(store, path: p) else { throw .missingElement(path: p) }
-    try await annotating(p) { try await NodeMetadata.removeNode(store, path: p) }
+    if let local = store as? LocalStore {
+        try await annotating(p) { try await LocalStoreReplacement.removeNode(in: local, path: p) }
+    } else {
+        try await annotating(p) { try await NodeMetadata.removeNode(store, path: p) }
+    }
     if hadConsolidated, let root {
         try await StoreMaintenance.reconsolidate(store, path: p, recorded: [], format: root.zarrFormat)
     }

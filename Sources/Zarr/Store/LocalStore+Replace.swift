@@ -194,3 +194,87 @@ public final class DirectoryLock: Sendable {
 
     deinit { close(fd) }
 }
+
+extension LocalStoreReplacement {
+    /// Writes the node at `path` of `store` anew, so that an interrupted write leaves the old
+    /// node intact: `body` gets a store in which every key under `path` goes to a temporary
+    /// directory beside the store (`.<store>.zarr-partial-<random>`, outside the hierarchy, so
+    /// no listing ever sees it), and the finished node is swapped into place by one atomic
+    /// exchange (or a rename, for a new node). Keys outside `path` (parent groups) are written to
+    /// the store directly. Writers of one store take turns (an exclusive lock on its directory,
+    /// waited for).
+    public static func replaceNode<T: Sendable>(
+        in store: LocalStore, path: String, _ body: (any WritableStore) async throws -> T
+    ) async throws -> T {
+        let node = try StoreKey.normalizeNodePath(path)
+        guard !node.isEmpty else { throw ZarrError.invalidKey(path, reason: "replaceNode needs a node below the root") }
+        let root = try destinationPath(store.root)
+        try LocalStore.makeDirectories(root)
+        let lock = try await DirectoryLock.waitingLock(root)
+        defer { lock.release() }
+        let (parent, name) = split(root)
+        removeAbandoned(in: parent, name: name)
+        let tmp = parent + "/." + name + marker + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        guard mkdir(tmp, 0o755) == 0 else { throw ZarrError.io(key: tmp, reason: LocalStore.errnoText()) }
+        let tmpLock: DirectoryLock
+        do { tmpLock = try DirectoryLock(tmp) } catch { _ = cplatform_remove_tree(tmp); throw error }
+        defer {
+            _ = cplatform_remove_tree(tmp)
+            tmpLock.release()
+        }
+        let redirect = NodeRedirectStore(base: store, temporary: LocalStore(root: tmp, metrics: store.metrics), prefix: node + "/")
+        let result = try await body(redirect)
+        let written = tmp + "/" + node, target = root + "/" + node
+        var st = stat()
+        guard lstat(written, &st) == 0 else { return result }  // nothing under the node was written
+        if lstat(target, &st) == 0 {
+            try swap(written, into: target)
+        } else {
+            try LocalStore.makeDirectories(String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)]))
+            guard rename(written, target) == 0 else { throw ZarrError.io(key: node, reason: LocalStore.errnoText()) }
+        }
+        return result
+    }
+
+    /// Removes the node at `path` of `store` at once: its directory is renamed out of the store
+    /// (one atomic step), then deleted.
+    public static func removeNode(in store: LocalStore, path: String) async throws {
+        let node = try StoreKey.normalizeNodePath(path)
+        guard !node.isEmpty else { throw ZarrError.invalidKey(path, reason: "removeNode needs a node below the root") }
+        let root = try destinationPath(store.root)
+        let lock = try await DirectoryLock.waitingLock(root)
+        defer { lock.release() }
+        let (parent, name) = split(root)
+        let tmp = parent + "/." + name + marker + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        if rename(root + "/" + node, tmp) != 0 {
+            if errno == ENOENT { return }
+            throw ZarrError.io(key: node, reason: LocalStore.errnoText())
+        }
+        _ = cplatform_remove_tree(tmp)
+    }
+}
+
+/// A store that sends the keys under `prefix` to `temporary` and all others to `base`: the
+/// staging area of `LocalStoreReplacement.replaceNode`.
+struct NodeRedirectStore: WritableStore {
+    let base: LocalStore
+    let temporary: LocalStore
+    let prefix: String
+
+    var storeDescription: String { base.storeDescription }
+
+    func route(_ key: String) -> LocalStore { key.hasPrefix(prefix) ? temporary : base }
+
+    func get(_ key: String) async throws -> [UInt8]? { try await route(key).get(key) }
+    func get(_ key: String, range: ByteRange) async throws -> [UInt8]? { try await route(key).get(key, range: range) }
+    func exists(_ key: String) async throws -> Bool { try await route(key).exists(key) }
+    func set(_ key: String, _ value: [UInt8]) async throws { try await route(key).set(key, value) }
+    func delete(_ key: String) async throws { try await route(key).delete(key) }
+    func deletePrefix(_ p: String) async throws {
+        if p.hasPrefix(prefix) { try await temporary.deletePrefix(p); return }
+        guard !prefix.hasPrefix(p) else {
+            throw ZarrError.unsupportedOperation("deleting '\(p)' while replacing the node '\(prefix.dropLast())' below it")
+        }
+        try await base.deletePrefix(p)
+    }
+}
