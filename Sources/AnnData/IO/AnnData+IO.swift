@@ -105,7 +105,19 @@ public func writeElement(
         }
         return
     }
-    let recorded = try await writeNode(element, store: store, path: p, existingRoot: existingRoot, options: opts, registry: registry)
+    let recorded: [(path: String, node: NodeMetadata)]
+    if p.isEmpty {
+        // A whole new store: never over foreign data, root metadata last.
+        let o = opts
+        recorded = try await annotating("") {
+            try ExistingStorePolicy.replace.check(try await StoreContents.inspect(store), destination: store.storeDescription)
+            return try await withRootWrittenLast(store) { wrapped in
+                try await writeNode(element, store: wrapped, path: "", existingRoot: existingRoot, options: o, registry: registry)
+            }
+        }
+    } else {
+        recorded = try await writeNode(element, store: store, path: p, existingRoot: existingRoot, options: opts, registry: registry)
+    }
     if hadConsolidated || (p.isEmpty && opts.consolidate) {
         try await StoreMaintenance.reconsolidate(store, path: p, recorded: recorded, format: opts.zarrFormat)
     }
