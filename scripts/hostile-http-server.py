@@ -11,6 +11,7 @@ endless body also stops at that point.
     /files/P          the file, with single Range support (206, 416) and HEAD
     /norange/P        the file, ignoring Range (200 and the whole body, like python3 -m http.server)
     /trickle/P        200 with Content-Length 1000, then one byte every 0.2 s
+    /stall/P          200 with Content-Length 1000, 10 bytes, then silence (the connection stays open)
     /endless/P        200 without Content-Length, an endless body (the connection closes it)
     /endless206/P     206 to a ranged GET, an endless body without Content-Length
     /biglength/P      200 with Content-Length 1 TiB, then an endless body
@@ -24,6 +25,7 @@ endless body also stops at that point.
 import gzip
 import http.server
 import os
+import signal
 import sys
 import threading
 import time
@@ -106,6 +108,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if self.command != "HEAD":
                 self.stream(b"{", pause=0.2, limit=1000)
             return
+        if mode == "stall":
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(b"{" * 10)
+                self.wfile.flush()
+                while alive():
+                    time.sleep(0.2)
+            self.close_connection = True
+            return
         if mode in ("endless", "biglength", "endless206"):
             status = 206 if mode == "endless206" and self.headers.get("Range") else 200
             self.send_response(status)
@@ -150,6 +163,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_HEAD = handle_any
 
 
+# A parent may start us with signals blocked (Foundation's Process does): stop on SIGTERM anyway.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 server.daemon_threads = True
 with open(PORT_FILE + ".tmp", "w") as f:

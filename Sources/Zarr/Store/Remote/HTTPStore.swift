@@ -74,7 +74,9 @@ public final class HTTPStore: MultiRangeReadableStore {
         self.limits = limits
         self.client = RemoteClient(
             transport: transport
-                ?? URLSessionTransport(timeout: limits.idleTimeout, deadline: limits.requestDeadline, maxBodyBytes: limits.maxObjectBytes),
+                ?? URLSessionTransport(
+                    timeout: limits.idleTimeout, deadline: limits.requestDeadline,
+                    maxBodyBytes: max(limits.maxObjectBytes, limits.maxMetadataBytes)),
             maxConcurrentRequests: maxConcurrentRequests, retry: retry, limits: limits, metrics: metrics)
     }
 

@@ -392,7 +392,9 @@ final class HTTPExchange: Sendable {
     }
 
     /// The end reported by URLSession.
-    func completed(_ error: (any Error)?) {
+    /// `response` is the task's own, for a response that never reached the delegate (a redirect
+    /// that was not followed).
+    func completed(_ error: (any Error)?, response: URLResponse?) {
         if let error {
             if let e = error as? URLError {
                 finish(.failure(URLSessionTransport.map(e, request: request)), cancelTask: false)
@@ -403,7 +405,7 @@ final class HTTPExchange: Sendable {
         }
         let result = state.withLock { s -> Result<HTTPResponse, any Error>? in
             guard s.outcome == nil else { return nil }
-            guard let http = s.response else {
+            guard let http = s.response ?? (response as? HTTPURLResponse) else {
                 return .failure(HTTPTransportError.failed("\(request.summary): no HTTP response"))
             }
             var headers: [String: String] = [:]
@@ -451,9 +453,16 @@ final class URLSessionTransportDelegate: NSObject, URLSessionDataDelegate, @unch
         _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
         newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void
     ) {
-        let scheme = request.url?.scheme?.lowercased()
-        guard scheme == "http" || scheme == "https" else {
-            exchange(task)?.refuseRedirect(to: request.url, status: response.statusCode)
+        // The Location as the server sent it: swift-corelibs-foundation reads a URL without a host
+        // (`file:///etc/passwd`) as a path on the same server, so the proposed request alone
+        // does not show where the server pointed.
+        var location: URL?
+        for (k, v) in response.allHeaderFields where (k as? String)?.lowercased() == "location" {
+            location = (v as? String).flatMap { URL(string: $0.trimmingCharacters(in: .whitespaces)) }
+        }
+        let schemes = [location?.scheme, request.url?.scheme].compactMap { $0?.lowercased() }
+        guard request.url != nil, schemes.allSatisfy({ $0 == "http" || $0 == "https" }) else {
+            exchange(task)?.refuseRedirect(to: location ?? request.url, status: response.statusCode)
             completionHandler(nil)
             return
         }
@@ -462,7 +471,7 @@ final class URLSessionTransportDelegate: NSObject, URLSessionDataDelegate, @unch
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
         let e = exchanges.withLock { $0.removeValue(forKey: task.taskIdentifier) }
-        e?.completed(error)
+        e?.completed(error, response: task.response)
     }
 }
 

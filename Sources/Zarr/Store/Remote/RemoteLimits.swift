@@ -51,7 +51,7 @@ public struct RemoteLimits: Sendable, Hashable {
 
     /// The most bytes of the whole value at `key`.
     public func maxValueBytes(for key: String) -> Int {
-        Self.isMetadataKey(key) ? min(maxMetadataBytes, maxObjectBytes) : maxObjectBytes
+        Self.isMetadataKey(key) ? maxMetadataBytes : maxObjectBytes
     }
 
     /// The body limits of a GET of `range` of `key`: the whole value (a 200, also from a server

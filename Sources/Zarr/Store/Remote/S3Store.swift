@@ -54,7 +54,9 @@ public final class S3Store: WritableStore, ListableStore, MultiRangeReadableStor
         let limits = c.limits
         self.client = RemoteClient(
             transport: transport
-                ?? URLSessionTransport(timeout: limits.idleTimeout, deadline: limits.requestDeadline, maxBodyBytes: limits.maxObjectBytes),
+                ?? URLSessionTransport(
+                    timeout: limits.idleTimeout, deadline: limits.requestDeadline,
+                    maxBodyBytes: max(limits.maxObjectBytes, limits.maxMetadataBytes)),
             maxConcurrentRequests: c.maxConcurrentRequests, retry: c.retry, limits: limits, metrics: metrics)
     }
 
