@@ -10,6 +10,7 @@ endless body also stops at that point.
 
     /files/P          the file, with single Range support (206, 416) and HEAD
     /norange/P        the file, ignoring Range (200 and the whole body, like python3 -m http.server)
+    /shiftrange/P     the file; a ranged GET gets a 206 whose bytes start one byte late (a wrong answer)
     /trickle/P        200 with Content-Length 1000, then one byte every 0.2 s
     /stall/P          200 with Content-Length 1000, 10 bytes, then silence (the connection stays open)
     /endless/P        200 without Content-Length, an endless body (the connection closes it)
@@ -82,7 +83,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         path = urllib.parse.unquote(split.path).lstrip("/")
         mode, _, rest = path.partition("/")
         query = urllib.parse.parse_qs(split.query, keep_blank_values=True)
-        if mode == "files" or mode == "norange":
+        if mode in ("files", "norange", "shiftrange"):
             data = self.file(rest)
             if data is None:
                 return self.reply(404, {"Content-Type": "text/plain"}, b"not found\n")
@@ -100,7 +101,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 hi = min(int(hi_text), size - 1) if hi_text else size - 1
             if lo >= size or hi < lo:
                 return self.reply(416, {"Content-Range": f"bytes */{size}"})
-            return self.reply(206, {"Content-Range": f"bytes {lo}-{hi}/{size}"}, data[lo:hi + 1])
+            shift = 1 if mode == "shiftrange" else 0
+            return self.reply(206, {"Content-Range": f"bytes {lo}-{hi}/{size}"}, data[lo + shift:hi + 1 + shift])
         if mode == "trickle":
             self.send_response(200)
             self.send_header("Content-Length", "1000")

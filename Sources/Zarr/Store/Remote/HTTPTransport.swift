@@ -257,7 +257,7 @@ final class HTTPExchange: Sendable {
         var outcome: Result<HTTPResponse, any Error>?
         var task: URLSessionTask?
         var response: HTTPURLResponse?
-        var body = Data()
+        var body: [UInt8] = []
         var lastProgress: ContinuousClock.Instant
         var failure: HTTPTransportError?
     }
@@ -306,7 +306,7 @@ final class HTTPExchange: Sendable {
         let (c, task) = state.withLock { s -> (CheckedContinuation<HTTPResponse, any Error>?, URLSessionTask?) in
             guard s.outcome == nil else { return (nil, nil) }
             s.outcome = outcome
-            defer { s.continuation = nil; s.body = Data() }
+            defer { s.continuation = nil; s.body = [] }
             return (s.continuation, s.task)
         }
         c?.resume(with: outcome)
@@ -348,7 +348,14 @@ final class HTTPExchange: Sendable {
             fail(.failed("\(request.summary): not an HTTP response (\(response.url?.absoluteString ?? "no URL"))"))
             return
         }
-        state.withLock { s in s.response = http; progress(&s) }
+        state.withLock { s in
+            s.response = http
+            progress(&s)
+            let expected = http.expectedContentLength
+            if request.method != "HEAD", expected > 0, expected <= Int64(request.bodyLimit(status: http.statusCode) ?? Int.max) {
+                s.body.reserveCapacity(Int(min(expected, 64 << 20)))  // a promise, not yet bytes: bounded
+            }
+        }
         if (200..<300).contains(http.statusCode), let coding = ContentCoding.applied(headerValue(http, "content-encoding")) {
             fail(.failed("\(request.summary): the server sent a body with Content-Encoding: \(coding) although "
                 + "'Accept-Encoding: identity' was asked for; its bytes and length are not the stored value's"))
@@ -372,7 +379,7 @@ final class HTTPExchange: Sendable {
         let over = state.withLock { s -> (Int, Int)? in
             guard s.outcome == nil else { return nil }
             progress(&s)
-            s.body.append(data)
+            s.body.append(contentsOf: data)
             let limit = request.bodyLimit(status: s.response?.statusCode ?? 200)
             if let limit, s.body.count > limit { return (s.body.count, limit) }
             return nil
@@ -412,7 +419,7 @@ final class HTTPExchange: Sendable {
             for (k, v) in http.allHeaderFields {
                 if let name = k as? String, let value = v as? String { headers[name.lowercased()] = value }
             }
-            return .success(HTTPResponse(status: http.statusCode, headers: headers, body: [UInt8](s.body)))
+            return .success(HTTPResponse(status: http.statusCode, headers: headers, body: s.body))
         }
         if let result { finish(result, cancelTask: false) }
     }
