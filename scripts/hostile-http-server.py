@@ -20,6 +20,7 @@ endless body also stops at that point.
     /redirect-file/P  302 to file:///DIR/P
     /redirect-ftp/P   302 to ftp://127.0.0.1/P
     /redirect-none/P  302 without a Location
+    /redirect-stall/P 302 to /stall/P (on this server)
     /s3loop/...       S3 ListObjectsV2 whose continuation tokens alternate A, B, A, ...
     /s3fresh/...      S3 ListObjectsV2 that is always truncated, each page with a new token
 """
@@ -145,6 +146,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.reply(302, {"Location": "file://" + os.path.join(ROOT, rest)})
         if mode == "redirect-ftp":
             return self.reply(302, {"Location": "ftp://127.0.0.1/" + rest})
+        if mode == "redirect-stall":
+            return self.reply(302, {"Location": "/stall/" + rest})
         if mode == "redirect-none":
             return self.reply(302, {})
         if mode in ("s3loop", "s3fresh") and "list-type" in query:

@@ -259,7 +259,12 @@ final class HTTPExchange: Sendable {
         var response: HTTPURLResponse?
         var body: [UInt8] = []
         var lastProgress: ContinuousClock.Instant
-        var failure: HTTPTransportError?
+        /// Whether the final response's head has arrived: from then on the task cannot be in a
+        /// redirect, and cancelling it is safe.
+        var responseSeen = false
+        /// The exchange ended before that: cancel the task at the next safe point.
+        var cancelPending = false
+        var cancelIssued = false
     }
 
     let request: HTTPRequest
@@ -289,10 +294,12 @@ final class HTTPExchange: Sendable {
         return true
     }
 
-    /// Starts `task` and the watchdog.
+    /// Starts `task` and the watchdog; a task whose exchange has already ended is cancelled
+    /// without ever running.
     func start(_ task: URLSessionTask) {
         let ended = state.withLock { s -> Bool in
             s.task = task
+            if s.outcome != nil { s.cancelIssued = true }
             return s.outcome != nil
         }
         if ended { Self.control.async { task.cancel() }; return }
@@ -300,17 +307,39 @@ final class HTTPExchange: Sendable {
         schedule(after: min(idle, deadline))
     }
 
-    /// Ends the exchange with `outcome` unless it has ended already; cancels the URLSession
-    /// task (from the control queue) when it is still running.
+    /// Ends the exchange with `outcome` unless it has ended already, and cancels the URLSession
+    /// task when `cancelTask` and it is safe.
+    ///
+    /// Cancelling is safe once the final response's head has arrived. Before that the task may
+    /// be between a redirect and its delegate's answer, where a `cancel()` crashes
+    /// swift-corelibs-foundation ("Received callback for HTTP redirection, but we're not
+    /// waiting for it"); the cancel then waits for the next delegate event (a response head
+    /// cancels, a redirect is not followed), or the task ends by itself (URLSession's own
+    /// timeouts, set above ours).
     func finish(_ outcome: Result<HTTPResponse, any Error>, cancelTask: Bool = true) {
         let (c, task) = state.withLock { s -> (CheckedContinuation<HTTPResponse, any Error>?, URLSessionTask?) in
             guard s.outcome == nil else { return (nil, nil) }
             s.outcome = outcome
             defer { s.continuation = nil; s.body = [] }
-            return (s.continuation, s.task)
+            return (s.continuation, cancelTask ? Self.takeCancel(&s) : nil)
         }
         c?.resume(with: outcome)
-        if cancelTask, let task { Self.control.async { task.cancel() } }
+        if let task { Self.control.async { task.cancel() } }
+    }
+
+    /// The task to cancel now when that is safe (the response head has arrived); otherwise
+    /// notes that a cancel is wanted.
+    private static func takeCancel(_ s: inout State) -> URLSessionTask? {
+        guard !s.cancelIssued else { return nil }
+        guard s.responseSeen, let task = s.task else { s.cancelPending = true; return nil }
+        s.cancelIssued = true
+        return task
+    }
+
+    /// Whether a redirect may be followed: not once the exchange has ended (the task then ends
+    /// with the redirect response, without a cancel).
+    func mayFollowRedirect() -> Bool {
+        state.withLock { $0.outcome == nil }
     }
 
     /// Ends the exchange with `error`.
@@ -348,13 +377,19 @@ final class HTTPExchange: Sendable {
             fail(.failed("\(request.summary): not an HTTP response (\(response.url?.absoluteString ?? "no URL"))"))
             return
         }
-        state.withLock { s in
+        let cancelNow = state.withLock { s -> URLSessionTask? in
             s.response = http
+            s.responseSeen = true
             progress(&s)
             let expected = http.expectedContentLength
             if request.method != "HEAD", expected > 0, expected <= Int64(request.bodyLimit(status: http.statusCode) ?? Int.max) {
                 s.body.reserveCapacity(Int(min(expected, 64 << 20)))  // a promise, not yet bytes: bounded
             }
+            return s.cancelPending ? Self.takeCancel(&s) : nil
+        }
+        if let cancelNow {  // the exchange ended while the task could have been redirecting
+            Self.control.async { cancelNow.cancel() }
+            return
         }
         if (200..<300).contains(http.statusCode), let coding = ContentCoding.applied(headerValue(http, "content-encoding")) {
             fail(.failed("\(request.summary): the server sent a body with Content-Encoding: \(coding) although "
@@ -394,8 +429,9 @@ final class HTTPExchange: Sendable {
 
     /// A redirect to a scheme other than http(s): refused.
     func refuseRedirect(to url: URL?, status: Int) {
-        fail(.failed("\(request.summary): redirect (\(HTTPResponse.statusLine(status))) to "
-            + "'\(url?.absoluteString ?? "nothing")' refused: only http and https redirects are followed"))
+        let message = "\(request.summary): redirect (\(HTTPResponse.statusLine(status))) to "
+            + "'\(url?.absoluteString ?? "nothing")' refused: only http and https redirects are followed"
+        finish(.failure(HTTPTransportError.failed(message)), cancelTask: false)
     }
 
     /// The end reported by URLSession.
@@ -468,12 +504,14 @@ final class URLSessionTransportDelegate: NSObject, URLSessionDataDelegate, @unch
             location = (v as? String).flatMap { URL(string: $0.trimmingCharacters(in: .whitespaces)) }
         }
         let schemes = [location?.scheme, request.url?.scheme].compactMap { $0?.lowercased() }
+        // A refused redirect is not followed and the task ends with the redirect response; it is
+        // not cancelled here (see `HTTPExchange.finish`).
         guard request.url != nil, schemes.allSatisfy({ $0 == "http" || $0 == "https" }) else {
             exchange(task)?.refuseRedirect(to: location ?? request.url, status: response.statusCode)
             completionHandler(nil)
             return
         }
-        completionHandler(request)
+        completionHandler(exchange(task)?.mayFollowRedirect() == false ? nil : request)
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
