@@ -129,7 +129,37 @@ import Testing
             #expect(d >= .zero && d <= .milliseconds(300))
         }
         #expect(HTTPTransportError.connection("x").isRetryable && HTTPTransportError.timedOut("x").isRetryable)
-        #expect(!HTTPTransportError.failed("x").isRetryable)
+        #expect(!HTTPTransportError.failed("x").isRetryable && !HTTPTransportError.tooLarge("x").isRetryable)
+    }
+
+    @Test func remoteLimitsBoundBodiesByKeyAndRange() throws {
+        let limits = RemoteLimits(maxMetadataBytes: 1000, maxObjectBytes: 50_000, rangeSlack: 10)
+        for key in ["zarr.json", "a/.zarray", "a/b/.zgroup", ".zattrs", ".zmetadata"] {
+            #expect(RemoteLimits.isMetadataKey(key) && limits.maxValueBytes(for: key) == 1000, "\(key)")
+        }
+        #expect(!RemoteLimits.isMetadataKey("c/0/0") && !RemoteLimits.isMetadataKey("zarr.json/x"))
+        #expect(limits.bodyLimits(key: "c/0", range: .all) == (50_000, 50_000))
+        #expect(limits.bodyLimits(key: "c/0", range: .slice(offset: 5, length: 100)) == (50_000, 110))
+        #expect(limits.bodyLimits(key: "c/0", range: .suffix(length: 16)) == (50_000, 26))
+        #expect(limits.bodyLimits(key: "c/0", range: .from(offset: 7)) == (50_000, 50_000))
+        #expect(limits.bodyLimits(key: "c/0", range: .slice(offset: 0, length: Int.max)) == (50_000, 50_000))
+        #expect(limits.bodyLimits(key: "zarr.json", range: .all) == (1000, 1000))
+        #expect(ContentCoding.applied(nil) == nil && ContentCoding.applied(" identity ") == nil && ContentCoding.applied("") == nil)
+        #expect(ContentCoding.applied("gzip") == "gzip" && ContentCoding.applied("IDENTITY") == nil)
+
+        let url = try #require(URL(string: "http://127.0.0.1/x"))
+        let request = HTTPRequest(method: "GET", url: url, maxBodyBytes: 100, maxPartialBodyBytes: 10)
+        #expect(request.bodyLimit(status: 206) == 10 && request.bodyLimit(status: 200) == 100 && request.bodyLimit(status: 404) == 100)
+        func usable(_ r: HTTPResponse) -> String? {
+            do { try RemoteClient.checkUsable(r, request: request); return nil } catch { return "\(error)" }
+        }
+        #expect(usable(HTTPResponse(status: 200, body: [UInt8](repeating: 0, count: 100))) == nil)
+        #expect(usable(HTTPResponse(status: 200, body: [UInt8](repeating: 0, count: 101)))?.contains("over the limit of 100") == true)
+        #expect(usable(HTTPResponse(status: 206, body: [UInt8](repeating: 0, count: 11)))?.contains("over the limit of 10") == true)
+        #expect(usable(HTTPResponse(status: 200, headers: ["Content-Encoding": "gzip"]))?.contains("Content-Encoding: gzip") == true)
+        #expect(usable(HTTPResponse(status: 404, headers: ["Content-Encoding": "gzip"])) == nil)
+        #expect(usable(HTTPResponse(status: 301, headers: ["Location": "file:///etc/passwd"]))?.contains("to 'file:///etc/passwd'") == true)
+        #expect(usable(HTTPResponse(status: 304))?.contains("without a Location") == true)
     }
 
     @Test func httpStoreRejectsOtherSchemes() {

@@ -18,7 +18,11 @@ import Synchronization
 /// consolidated metadata (`ConsolidatedMetadata.consolidate`), or open arrays by path.
 ///
 /// At most `maxConcurrentRequests` requests are in flight; failed requests are retried as
-/// `retry` says (connection errors, timeouts, 5xx and 429 only).
+/// `retry` says (connection errors, timeouts, 5xx and 429 only). Every request is held to
+/// `limits`: idle and total time, and body sizes (a ranged read accepts the range, or the whole
+/// value up to `maxObjectBytes` from a server that ignores `Range`; a metadata document at most
+/// `maxMetadataBytes`). A body with a `Content-Encoding`, a redirect to a scheme other than
+/// http(s) and a redirect that is not followed are errors naming the URL, never missing data.
 public final class HTTPStore: MultiRangeReadableStore {
     /// The base URL, without a trailing `/`.
     public let baseURL: String
@@ -30,6 +34,8 @@ public final class HTTPStore: MultiRangeReadableStore {
     public let metrics: StoreMetrics?
     /// Requests in flight at once.
     public let maxConcurrentRequests: Int
+    /// The time and size limits of every request.
+    public let limits: RemoteLimits
     let client: RemoteClient
     /// Set once a ranged GET was answered 200 with the whole value.
     let rangeIgnored = Mutex(false)
@@ -43,14 +49,17 @@ public final class HTTPStore: MultiRangeReadableStore {
     /// - Parameters:
     ///   - url: the base URL; keys are appended after a `/`.
     ///   - headers: extra header fields for every request.
-    ///   - transport: the HTTP client (by default `URLSessionTransport`).
+    ///   - transport: the HTTP client (by default a `URLSessionTransport` with the timeouts of
+    ///     `limits`).
     ///   - retry: the retry policy.
     ///   - maxConcurrentRequests: the most requests in flight at once.
     ///   - coalescing: how `get(_:ranges:)` merges nearby ranges.
     ///   - metrics: counters to report requests and bytes into.
+    ///   - limits: time and size limits of every request.
     public init(
         url: String, headers: [String: String] = [:], transport: (any HTTPTransport)? = nil, retry: RetryPolicy = .standard,
-        maxConcurrentRequests: Int = 16, coalescing: RangeCoalescing = RangeCoalescing(), metrics: StoreMetrics? = nil
+        maxConcurrentRequests: Int = 16, coalescing: RangeCoalescing = RangeCoalescing(), metrics: StoreMetrics? = nil,
+        limits: RemoteLimits = .standard
     ) throws(ZarrError) {
         var base = url
         while base.hasSuffix("/") { base.removeLast() }
@@ -62,9 +71,13 @@ public final class HTTPStore: MultiRangeReadableStore {
         self.coalescing = coalescing
         self.metrics = metrics
         self.maxConcurrentRequests = max(1, maxConcurrentRequests)
+        self.limits = limits
         self.client = RemoteClient(
-            transport: transport ?? URLSessionTransport(), maxConcurrentRequests: maxConcurrentRequests, retry: retry,
-            metrics: metrics)
+            transport: transport
+                ?? URLSessionTransport(
+                    timeout: limits.idleTimeout, deadline: limits.requestDeadline,
+                    maxBodyBytes: max(limits.maxObjectBytes, limits.maxMetadataBytes)),
+            maxConcurrentRequests: maxConcurrentRequests, retry: retry, limits: limits, metrics: metrics)
     }
 
     /// The base URL.
@@ -79,13 +92,15 @@ public final class HTTPStore: MultiRangeReadableStore {
         return u
     }
 
-    func request(_ method: String, _ key: String, range: String? = nil) async throws -> HTTPResponse {
+    func request(_ method: String, _ key: String, range: ByteRange? = nil) async throws -> HTTPResponse {
         let url = try url(for: key)
         var h = headers
         h["accept-encoding"] = "identity"  // byte ranges address the stored bytes
-        if let range { h["range"] = range }
+        if let header = range?.httpHeader { h["range"] = header }
         let request = HTTPRequest(method: method, url: url, headers: h)
-        return try await client.send(key: key) { request }
+        guard let range else { return try await client.send(key: key) { request } }
+        let (whole, partial) = limits.bodyLimits(key: key, range: range)
+        return try await client.send(key: key, maxBody: whole, maxPartialBody: partial) { request }
     }
 
     func failure(_ response: HTTPResponse, method: String, key: String) -> ZarrError {
@@ -101,7 +116,7 @@ public final class HTTPStore: MultiRangeReadableStore {
     public func get(_ key: String, range: ByteRange) async throws -> [UInt8]? {
         if range.isEmptyRange { return try await exists(key) ? [] : nil }
         let header = range.httpHeader
-        let response = try await request("GET", key, range: header)
+        let response = try await request("GET", key, range: range)
         if response.status == 404 || response.status == 410 { return nil }
         if header != nil && response.status == 200 { rangeIgnored.withLock { $0 = true } }
         guard let bytes = range.extract(from: response) else {

@@ -1,30 +1,47 @@
 import Foundation
 
 /// What the remote stores share: a transport behind a concurrency limit, retries with backoff,
-/// metrics, and the check that a body is as long as its `Content-Length` says.
+/// metrics, the limits of `RemoteLimits` on every request, and the checks on every response:
+/// a body as long as its `Content-Length` says and within its limit, no content coding, no
+/// redirect left unfollowed.
 struct RemoteClient: Sendable {
     let transport: any HTTPTransport
     let limiter: RequestLimiter
     let retry: RetryPolicy
+    let limits: RemoteLimits
     let metrics: StoreMetrics?
 
-    init(transport: any HTTPTransport, maxConcurrentRequests: Int, retry: RetryPolicy, metrics: StoreMetrics?) {
+    init(transport: any HTTPTransport, maxConcurrentRequests: Int, retry: RetryPolicy, limits: RemoteLimits, metrics: StoreMetrics?) {
         self.transport = transport
         self.limiter = RequestLimiter(limit: maxConcurrentRequests)
         self.retry = retry
+        self.limits = limits
         self.metrics = metrics
     }
 
     /// Sends the request `make` builds (once per attempt, so a signature can be fresh), retrying
     /// on connection errors, timeouts, 5xx and 429. Returns the last response, whatever its
-    /// status; throws `ZarrError.io` naming `key` when no attempt produced a response.
-    func send(key: String, _ make: () throws -> HTTPRequest) async throws -> HTTPResponse {
+    /// status; throws `ZarrError.io` naming `key` when no attempt produced a usable response.
+    ///
+    /// Each request gets `Accept-Encoding: identity` (unless it sets its own), the time limits
+    /// of `limits`, and the body limits `maxBody` (default: `limits.maxMetadataBytes`, for
+    /// replies that are not values) and `maxPartialBody` (for a 206).
+    func send(
+        key: String, maxBody: Int? = nil, maxPartialBody: Int? = nil, _ make: () throws -> HTTPRequest
+    ) async throws -> HTTPResponse {
         let clock = ContinuousClock()
         let start = clock.now
         var attempt = 0
         while true {
             attempt += 1
-            let request = try make()
+            var request = try make()
+            if !request.headers.keys.contains(where: { $0.lowercased() == "accept-encoding" }) {
+                request.headers["accept-encoding"] = "identity"
+            }
+            request.idleTimeout = min(request.idleTimeout ?? limits.idleTimeout, limits.idleTimeout)
+            request.deadline = min(request.deadline ?? limits.requestDeadline, limits.requestDeadline)
+            request.maxBodyBytes = maxBody ?? limits.maxMetadataBytes
+            request.maxPartialBodyBytes = maxPartialBody
             let mayRetry = attempt < retry.maxAttempts && clock.now - start < retry.maxElapsed
             metrics?.recordRequest(method: request.method, bytesSent: request.body.count)
             let response: HTTPResponse
@@ -33,6 +50,7 @@ struct RemoteClient: Sendable {
                 response = try await limiter.run { try await transport.send(request) }
                 metrics?.recordReceived(response.body.count)
                 try Self.checkLength(response, request: request)
+                try Self.checkUsable(response, request: request)
             } catch let e as HTTPTransportError {
                 metrics?.recordFailure()
                 if e.isRetryable && mayRetry {
@@ -61,6 +79,27 @@ struct RemoteClient: Sendable {
     private func backoff(_ attempt: Int) async throws {
         metrics?.recordRetry()
         try await Task.sleep(for: retry.delay(beforeRetry: attempt))
+    }
+
+    /// Throws when a response cannot be used whatever its status means: a body over the
+    /// request's limit (`tooLarge`, for transports that did not hold it), a 2xx body with a
+    /// content coding (its bytes and length are not the stored value's), or a redirect that
+    /// was not followed (`failed`, naming it).
+    static func checkUsable(_ response: HTTPResponse, request: HTTPRequest) throws {
+        if let limit = request.bodyLimit(status: response.status), response.body.count > limit {
+            throw HTTPTransportError.tooLarge(
+                "\(request.summary): the body has \(response.body.count) bytes, over the limit of \(limit)")
+        }
+        if (200..<300).contains(response.status), let coding = ContentCoding.applied(response.header("content-encoding")) {
+            throw HTTPTransportError.failed(
+                "\(request.summary): the server sent a body with Content-Encoding: \(coding) although "
+                    + "'Accept-Encoding: identity' was asked for; its bytes and length are not the stored value's")
+        }
+        if (300..<400).contains(response.status) {
+            let target = response.header("location").map { "to '\($0)'" } ?? "without a Location"
+            throw HTTPTransportError.failed(
+                "\(request.summary): \(response.statusLine), a redirect \(target) that was not followed")
+        }
     }
 
     /// Throws `HTTPTransportError.connection` when a body is shorter or longer than its

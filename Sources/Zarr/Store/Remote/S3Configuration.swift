@@ -44,8 +44,13 @@ public struct S3Configuration: Sendable, Hashable {
     public var maxConcurrentRequests: Int
     /// Retries on connection errors, timeouts, 5xx and 429.
     public var retry: RetryPolicy
-    /// The time limit of one request.
-    public var requestTimeout: Duration
+    /// Time and size limits of every request, and the most pages of a listing.
+    public var limits: RemoteLimits
+    /// The longest wait for progress on one request (`limits.idleTimeout`).
+    public var requestTimeout: Duration {
+        get { limits.idleTimeout }
+        set { limits.idleTimeout = max(.milliseconds(1), newValue) }
+    }
     /// Keys asked for in one ListObjectsV2 page (1...1000).
     public var listPageSize: Int
     /// How `get(_:ranges:)` merges nearby ranges.
@@ -54,14 +59,15 @@ public struct S3Configuration: Sendable, Hashable {
     /// The smallest part S3 accepts (except for the last part).
     public static let minimumPartSize = 5 << 20
 
-    /// A configuration; credentials, endpoint and the rest are explicit values.
+    /// A configuration; credentials, endpoint and the rest are explicit values. A
+    /// `requestTimeout` replaces the idle timeout of `limits`.
     public init(
         bucket: String, prefix: String = "", region: String = "us-east-1",
         accessKeyID: String? = nil, secretAccessKey: String? = nil, sessionToken: String? = nil,
         endpoint: URL? = nil, addressingStyle: AddressingStyle = .automatic,
         multipartThreshold: Int = 16 << 20, partSize: Int = 16 << 20, maxConcurrentRequests: Int = 16,
-        retry: RetryPolicy = .standard, requestTimeout: Duration = .seconds(60), listPageSize: Int = 1000,
-        coalescing: RangeCoalescing = RangeCoalescing()
+        retry: RetryPolicy = .standard, requestTimeout: Duration? = nil, listPageSize: Int = 1000,
+        coalescing: RangeCoalescing = RangeCoalescing(), limits: RemoteLimits = .standard
     ) {
         self.bucket = bucket
         self.prefix = Self.normalizePrefix(prefix)
@@ -75,7 +81,8 @@ public struct S3Configuration: Sendable, Hashable {
         self.partSize = max(Self.minimumPartSize, partSize)
         self.maxConcurrentRequests = max(1, maxConcurrentRequests)
         self.retry = retry
-        self.requestTimeout = requestTimeout
+        self.limits = limits
+        if let requestTimeout { self.limits.idleTimeout = max(.milliseconds(1), requestTimeout) }
         self.listPageSize = min(1000, max(1, listPageSize))
         self.coalescing = coalescing
     }

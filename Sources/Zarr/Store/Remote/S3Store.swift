@@ -31,7 +31,7 @@ public final class S3Store: WritableStore, ListableStore, MultiRangeReadableStor
     let bucketChecked = Mutex(false)
 
     /// A store for `configuration`, sending requests through `transport` (by default a
-    /// `URLSessionTransport` with the configuration's timeout).
+    /// `URLSessionTransport` with the timeouts of the configuration's `limits`).
     public init(configuration: S3Configuration, transport: (any HTTPTransport)? = nil, metrics: StoreMetrics? = nil) throws(ZarrError) {
         let c = configuration
         guard !c.bucket.isEmpty, !c.bucket.contains("/") else { throw .invalidKey(c.bucket, reason: "not a bucket name") }
@@ -51,9 +51,13 @@ public final class S3Store: WritableStore, ListableStore, MultiRangeReadableStor
         self.host = hostWithPort
         self.origin = "\(scheme)://\(hostWithPort)"
         self.bucketPath = path + (c.usesPathStyle ? "/" + URLPercent.encode(c.bucket, keepSlash: false) : "")
+        let limits = c.limits
         self.client = RemoteClient(
-            transport: transport ?? URLSessionTransport(timeout: c.requestTimeout),
-            maxConcurrentRequests: c.maxConcurrentRequests, retry: c.retry, metrics: metrics)
+            transport: transport
+                ?? URLSessionTransport(
+                    timeout: limits.idleTimeout, deadline: limits.requestDeadline,
+                    maxBodyBytes: max(limits.maxObjectBytes, limits.maxMetadataBytes)),
+            maxConcurrentRequests: c.maxConcurrentRequests, retry: c.retry, limits: limits, metrics: metrics)
     }
 
     /// `s3://bucket/prefix`.
@@ -88,11 +92,13 @@ public final class S3Store: WritableStore, ListableStore, MultiRangeReadableStor
     }
 
     /// Sends a request (retrying as configured) and returns the response, whatever its status.
+    /// Its body may have `maxBody` bytes (`maxPartialBody` for a 206); by default the metadata
+    /// limit, which bounds S3's XML replies.
     func send(
         _ method: String, key: String, objectKey: String?, query: [(String, String)] = [], headers: [String: String] = [:],
-        body: [UInt8] = []
+        body: [UInt8] = [], maxBody: Int? = nil, maxPartialBody: Int? = nil
     ) async throws -> HTTPResponse {
-        try await client.send(key: key) {
+        try await client.send(key: key, maxBody: maxBody, maxPartialBody: maxPartialBody) {
             try makeRequest(method, objectKey: objectKey, query: query, headers: headers, body: body)
         }
     }
@@ -149,7 +155,9 @@ public final class S3Store: WritableStore, ListableStore, MultiRangeReadableStor
         if range.isEmptyRange { return try await exists(key) ? [] : nil }
         var headers: [String: String] = [:]
         if let r = range.httpHeader { headers["range"] = r }
-        let response = try await send("GET", key: key, objectKey: objectKey(key), headers: headers)
+        let (whole, partial) = configuration.limits.bodyLimits(key: key, range: range)
+        let response = try await send(
+            "GET", key: key, objectKey: objectKey(key), headers: headers, maxBody: whole, maxPartialBody: partial)
         if response.status == 404 {
             if Self.isNoSuchBucket(response) { throw noSuchBucket(method: "GET", key: key) }
             bucketChecked.withLock { $0 = true }
@@ -346,12 +354,17 @@ public final class S3Store: WritableStore, ListableStore, MultiRangeReadableStor
     }
 
     /// All pages of a listing: store keys (prefix stripped) and common prefixes (store-relative).
+    /// A continuation token seen before (a server going round in circles) and a listing longer
+    /// than `limits.maxListPages` pages are errors naming the bucket and prefix.
     func listObjects(prefix: String, delimiter: String?) async throws -> (keys: [String], prefixes: [String]) {
         let root = configuration.prefix
         var keys: [String] = []
         var prefixes: [String] = []
         var token: String?
+        var seenTokens: Set<String> = []
         var pages = 0
+        let maxPages = configuration.limits.maxListPages
+        let listing = "the listing of s3://\(configuration.bucket)/\(root + prefix)"
         repeat {
             pages += 1
             var query: [(String, String)] = [("list-type", "2"), ("prefix", root + prefix), ("max-keys", String(configuration.listPageSize))]
@@ -374,14 +387,20 @@ public final class S3Store: WritableStore, ListableStore, MultiRangeReadableStor
             let truncated = doc.value("IsTruncated")?.lowercased() == "true"
             let next = doc.value("NextContinuationToken")
             if truncated {
-                guard let next, !next.isEmpty, next != token else {
-                    throw ZarrError.io(key: prefix, reason: "the listing is truncated but has no new continuation token")
+                guard let next, !next.isEmpty else {
+                    throw ZarrError.io(key: prefix, reason: "\(listing) is truncated but has no continuation token (page \(pages))")
+                }
+                guard seenTokens.insert(next).inserted else {
+                    throw ZarrError.io(key: prefix, reason: "\(listing) goes round in circles: page \(pages) gives the "
+                        + "continuation token '\(next)' that an earlier page gave")
+                }
+                if pages >= maxPages {
+                    throw ZarrError.io(key: prefix, reason: "\(listing) did not end after \(pages) pages (the limit)")
                 }
                 token = next
             } else {
                 token = nil
             }
-            if pages > 1_000_000 { throw ZarrError.io(key: prefix, reason: "listing did not end after 1,000,000 pages") }
         } while token != nil
         return (keys, prefixes)
     }
