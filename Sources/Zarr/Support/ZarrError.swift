@@ -26,6 +26,9 @@ public enum ZarrError: Error, Sendable, Equatable, CustomStringConvertible {
     case unsupportedOperation(String)
     /// An I/O error from the store.
     case io(key: String, reason: String)
+    /// Memory that this process cannot allocate: `what` needs `bytes` (when known; `nil` when
+    /// the size overflows) and only `available` can be had (when known).
+    case outOfMemory(what: String, bytes: Int?, available: Int?)
 
     /// A readable, one-line description.
     public var description: String {
@@ -43,6 +46,9 @@ public enum ZarrError: Error, Sendable, Equatable, CustomStringConvertible {
         case .valueMismatch(let s): return "values do not fit: \(s)"
         case .unsupportedOperation(let s): return "unsupported operation: \(s)"
         case .io(let k, let r): return "I/O error on '\(k)': \(r)"
+        case .outOfMemory(let w, let b, let a):
+            let need = b.map { "needs \($0) bytes" } ?? "needs more bytes than can be counted"
+            return "out of memory: \(w) \(need)" + (a.map { "; \($0) can be allocated" } ?? "")
         }
     }
 }
