@@ -102,7 +102,7 @@ enum LargeBuffer {
     /// `count` zero bytes, allocated as `bytes(_:what:_:)` does.
     static func zeros(_ count: Int, what: @autoclosure () -> String) throws(ZarrError) -> [UInt8] {
         try bytes(count, what: what()) { (buf) throws(ZarrError) -> Int in
-            if let p = buf.baseAddress { p.initialize(repeating: 0, count: count) }
+            if let p = buf.baseAddress { memset(p, 0, count) }
             return count
         }
     }
@@ -192,7 +192,7 @@ enum LargeBuffer {
         var out: [String: Int] = [:]
         for line in text.split(separator: "\n") {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            let parts = line[line.index(after: colon)...].split(separator: " ")
+            let parts = line[line.index(after: colon)...].split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard let first = parts.first, let v = Int(first) else { continue }
             out[String(line[..<colon])] = parts.count > 1 && parts[1] == "kB" ? v.multipliedReportingOverflow(by: 1024).partialValue : v
         }

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The output buffer of a streaming decoder (zstd without a trusted size, zlib/gzip inflate,
 /// bzip2): it grows as output arrives, never beyond one byte more than `limit` (so that output
 /// past the limit is seen and refused), and each growth is checked against what the process
@@ -18,7 +26,8 @@ struct BoundedOutput {
         self.limit = limit
         self.codec = codec
         let cap = limit == Int.max ? Int.max : limit + 1
-        buffer = try LargeBuffer.zeros(Swift.min(Swift.max(initial, 1024), cap), what: "\(codec) output")
+        let n = Swift.min(Swift.max(initial, 1024), cap)
+        buffer = try LargeBuffer.bytes(n, what: "\(codec) output") { _ in n }  // written before it is read
     }
 
     /// Whether more output than `limit` arrived.
@@ -38,9 +47,16 @@ struct BoundedOutput {
         let (doubled, o) = buffer.count.multipliedReportingOverflow(by: 2)
         let target = Swift.min(o ? Int.max : Swift.max(doubled, buffer.count + (1 << 16)), cap)
         guard target > buffer.count else { throw tooLarge }
-        try LargeBuffer.checkAllocatable(target, what: "\(codec) output")
-        try LargeBuffer.probe(target, what: "\(codec) output")
-        buffer.append(contentsOf: repeatElement(0, count: target - buffer.count))
+        // A new buffer with the output so far copied in; the rest is written by the decoder
+        // before it is read (only `produced` bytes ever are).
+        let old = buffer
+        let kept = produced
+        buffer = try LargeBuffer.bytes(target, what: "\(codec) output") { dst in
+            old.withUnsafeBytes { src in
+                if let s = src.baseAddress, let d = dst.baseAddress, kept > 0 { memcpy(d, s, kept) }
+            }
+            return target
+        }
     }
 
     /// The output, without the spare room.
