@@ -149,14 +149,14 @@ public struct BloscCodec: BytesToBytesCodec, V2Codec {
         let destSize = bytes.count + Int(BLOSC_MAX_OVERHEAD)
         let doshuffle = Int32(shuffle.resolved(typesize: typesize).rawValue)
         var written: Int32 = 0
-        let out = [UInt8](unsafeUninitializedCapacity: destSize) { buf, count in
+        let out = try LargeBuffer.bytes(destSize, what: "blosc output") { buf in
             written = cname.withCString { comp in
                 Self.withInput(bytes) { src, n in
                     blosc_compress_ctx(Int32(clevel), doshuffle, typesize, n, src, buf.baseAddress, destSize,
                                        comp, blocksize, 1)
                 }
             }
-            count = written > 0 ? Int(written) : 0
+            return written > 0 ? Int(written) : 0
         }
         guard written > 0 else {
             throw .codecFailure(codec: Self.v3Name, reason: "compression failed (blosc error \(written))")

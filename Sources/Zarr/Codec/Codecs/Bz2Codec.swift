@@ -56,8 +56,8 @@ public struct Bz2Codec: BytesToBytesCodec, V2Codec {
         }
         var result = BZ_OK
         var destLen = UInt32(bound)
-        let out = [UInt8](unsafeUninitializedCapacity: bound) { buf, count in
-            guard let dst = buf.baseAddress else { result = BZ_MEM_ERROR; return }
+        let out = try LargeBuffer.bytes(bound, what: "bz2 output") { buf in
+            guard let dst = buf.baseAddress else { result = BZ_MEM_ERROR; return 0 }
             result = Self.withInput(bytes) { src, n in
                 dst.withMemoryRebound(to: CChar.self, capacity: bound) { d in
                     src.withMemoryRebound(to: CChar.self, capacity: Swift.max(n, 1)) { s in
@@ -65,7 +65,7 @@ public struct Bz2Codec: BytesToBytesCodec, V2Codec {
                     }
                 }
             }
-            count = result == BZ_OK ? Int(destLen) : 0
+            return result == BZ_OK ? Int(destLen) : 0
         }
         guard result == BZ_OK else { throw .codecFailure(codec: Self.v3Name, reason: Self.message(result)) }
         return out

@@ -41,13 +41,13 @@ enum DeflateSupport {
             ? libdeflate_gzip_compress_bound(c, bytes.count)
             : libdeflate_zlib_compress_bound(c, bytes.count)
         var written = 0
-        let out = [UInt8](unsafeUninitializedCapacity: bound) { buf, count in
+        let out = try LargeBuffer.bytes(bound, what: "\(codec) output") { buf in
             written = withInput(bytes) { src, n in
                 container == .gzip
                     ? libdeflate_gzip_compress(c, src, n, buf.baseAddress, bound)
                     : libdeflate_zlib_compress(c, src, n, buf.baseAddress, bound)
             }
-            count = written
+            return Swift.max(written, 0)
         }
         guard written > 0 else { throw .codecFailure(codec: codec, reason: "compression failed") }
         return out

@@ -62,8 +62,8 @@ public struct LZ4Codec: BytesToBytesCodec, V2Codec {
         let n = bytes.count
         let bound = Int(LZ4_compressBound(Int32(n)))
         var written: Int32 = 0
-        let out = [UInt8](unsafeUninitializedCapacity: 4 + bound) { buf, count in
-            guard let dst = buf.baseAddress else { return }
+        let out = try LargeBuffer.bytes(4 + bound, what: "lz4 output") { buf in
+            guard let dst = buf.baseAddress else { return 0 }
             let size = UInt32(n)
             for i in 0..<4 { dst[i] = UInt8(truncatingIfNeeded: size >> (8 * UInt32(i))) }
             written = Self.withInput(bytes) { src, len in
@@ -73,7 +73,7 @@ public struct LZ4Codec: BytesToBytesCodec, V2Codec {
                     }
                 }
             }
-            count = written > 0 ? 4 + Int(written) : 0
+            return written > 0 ? 4 + Int(written) : 0
         }
         guard written > 0 else { throw .codecFailure(codec: Self.v3Name, reason: "compression failed") }
         return out

@@ -58,11 +58,11 @@ public struct ZstdCodec: BytesToBytesCodec, V2Codec {
             try Self.check(ZSTD_CCtx_setParameter(ctx, ZSTD_c_contentSizeFlag, 1))
             let bound = ZSTD_compressBound(bytes.count)
             var result = 0
-            let out = [UInt8](unsafeUninitializedCapacity: bound) { buf, n in
+            let out = try LargeBuffer.bytes(bound, what: "zstd output") { buf in
                 result = bytes.withUnsafeBytes { src in
                     ZSTD_compress2(ctx, buf.baseAddress, bound, src.baseAddress, src.count)
                 }
-                n = ZSTD_isError(result) != 0 ? 0 : result
+                return ZSTD_isError(result) != 0 ? 0 : result
             }
             try Self.check(result)
             return out
