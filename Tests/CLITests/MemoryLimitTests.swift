@@ -77,15 +77,16 @@ import Zarr
     /// `NDArray(packed:)`; a shape of Int64.max with a small chunk used to trap in the chunk grid.
     @Test func regionsAndShapesNearInt64MaxAreTypedErrorsOrWork() throws {
         let d = tmp()
-        try write(Self.arrayDocument(shape: "10", type: "int8", chunk: "4", codecs: #"[{"name":"bytes"}]"#), d + "/ten/zarr.json")
-        try write([1, 2, 3], d + "/v3.bin")
-        var r = try cli(["zarr", "write", d + "/ten", "--region", "0:9223372036854775807", "--values", d + "/v3.bin"])
+        try write(Self.arrayDocument(shape: "10", type: "int64", chunk: "4", codecs: #"[{"name":"bytes","configuration":{"endian":"little"}}]"#), d + "/ten/zarr.json")
+        try write([UInt8](repeating: 1, count: 8), d + "/v8.bin")
+        var r = try cli(["zarr", "write", d + "/ten", "--region", "0:9223372036854775807", "--values", d + "/v8.bin"])
         #expect(r.exited && r.status == 1, "\(r)")
         #expect(r.output.contains("outside"), "\(r.output)")
         r = try cli(["zarr", "read", d + "/ten", "--region", "9223372036854775806:9223372036854775807", "--out", d + "/o.bin"])
         #expect(r.exited && r.status == 1, "\(r)")
 
         try write(Self.arrayDocument(shape: "9223372036854775807", type: "int8", chunk: "4", codecs: #"[{"name":"bytes"}]"#), d + "/max/zarr.json")
+        try write([1, 2, 3], d + "/v3.bin")
         r = try cli(["zarr", "write", d + "/max", "--region", "9223372036854775804:9223372036854775807", "--values", d + "/v3.bin"])
         #expect(r.exited && r.status == 0, "\(r)")
         r = try cli(["zarr", "read", d + "/max", "--region", "9223372036854775803:9223372036854775807", "--out", d + "/o.bin"])
