@@ -149,30 +149,33 @@ enum LargeBuffer {
 
     #if os(Linux)
     /// The memory limits of this process's cgroup and its ancestors: (limit, usage that cannot
-    /// be reclaimed, description).
+    /// be reclaimed, description). cgroup v2 (`0::/path`: `memory.max`, `memory.current`, file
+    /// cache in `memory.stat`) and v1 (`N:memory:/path`: `memory.limit_in_bytes`,
+    /// `memory.usage_in_bytes`, `cache`); page cache counts as reclaimable.
     static func cgroupLimits() -> [(Int, Int, String)] {
         var out: [(Int, Int, String)] = []
-        // cgroup v2: "0::/path" in /proc/self/cgroup; each level may set memory.max.
-        if let text = readSmallFile("/proc/self/cgroup") {
-            for line in text.split(separator: "\n") where line.hasPrefix("0::") {
-                var path = String(line.dropFirst(3))
-                while true {
-                    let dir = "/sys/fs/cgroup" + (path == "/" ? "" : path)
-                    if let maxText = readSmallFile(dir + "/memory.max"), let max = Int(maxText.trimmed),
-                       let current = readSmallFile(dir + "/memory.current").flatMap({ Int($0.trimmed) }) {
-                        let file = readSmallFile(dir + "/memory.stat").flatMap { statField($0, "file") } ?? 0
-                        out.append((max, current - file, "cgroup memory.max of \(max) bytes"))
-                    }
-                    guard path != "/", !path.isEmpty, let slash = path.lastIndex(of: "/") else { break }
-                    path = slash == path.startIndex ? "/" : String(path[..<slash])
+        guard let text = readSmallFile("/proc/self/cgroup") else { return out }
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3 else { continue }
+            let v2 = parts[0] == "0" && parts[1].isEmpty
+            let v1 = parts[1].split(separator: ",").contains("memory")
+            guard v1 || v2 else { continue }
+            let base = v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory"
+            let (maxFile, usageFile, cacheKey) = v2
+                ? ("memory.max", "memory.current", "file") : ("memory.limit_in_bytes", "memory.usage_in_bytes", "cache")
+            var path = String(parts[2])
+            // This cgroup and each ancestor up to the root of the hierarchy.
+            for _ in 0..<64 {
+                let dir = base + (path == "/" ? "" : path)
+                if let maxText = readSmallFile(dir + "/" + maxFile), let max = Int(maxText.trimmed), max < Int.max / 2,
+                   let used = readSmallFile(dir + "/" + usageFile).flatMap({ Int($0.trimmed) }) {
+                    let cache = readSmallFile(dir + "/memory.stat").flatMap { statField($0, cacheKey) } ?? 0
+                    out.append((max, used - cache, "cgroup memory limit of \(max) bytes"))
                 }
+                guard path != "/", !path.isEmpty, let slash = path.lastIndex(of: "/") else { break }
+                path = slash == path.startIndex ? "/" : String(path[..<slash])
             }
-        }
-        // cgroup v1.
-        if let maxText = readSmallFile("/sys/fs/cgroup/memory/memory.limit_in_bytes"), let max = Int(maxText.trimmed),
-           max < Int.max / 2, let used = readSmallFile("/sys/fs/cgroup/memory/memory.usage_in_bytes").flatMap({ Int($0.trimmed) }) {
-            let cache = readSmallFile("/sys/fs/cgroup/memory/memory.stat").flatMap { statField($0, "cache") } ?? 0
-            out.append((max, used - cache, "cgroup memory limit of \(max) bytes"))
         }
         return out
     }
