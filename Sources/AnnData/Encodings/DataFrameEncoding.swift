@@ -31,17 +31,20 @@ enum DataFrameEncoding {
         guard let orderJSON = attrs["column-order"] else {
             throw AnnDataError.invalidElement(path: path, reason: "attribute 'column-order' is missing")
         }
-        // h5ad stores an empty column-order as an empty float array; JSON has [] (or a bare string).
+        // anndata writes a list of strings, `[]` when there are no columns (h5ad's empty float
+        // array becomes `[]` in JSON too). Anything else (a bare string, which anndata would
+        // split into characters, a number, an object) is refused.
+        guard let list = orderJSON.array else {
+            throw AnnDataError.invalidElement(
+                path: path, reason: "attribute 'column-order' must be a list of strings, not \(kind(of: orderJSON))")
+        }
         var order: [String] = []
-        if let list = orderJSON.array {
-            for v in list {
-                guard let s = v.string else { throw AnnDataError.invalidElement(path: path, reason: "column-order must list strings") }
-                order.append(s)
+        for (i, v) in list.enumerated() {
+            guard let s = v.string else {
+                throw AnnDataError.invalidElement(
+                    path: path, reason: "attribute 'column-order' must list strings; entry \(i) is \(kind(of: v))")
             }
-        } else if let s = orderJSON.string {
-            order = [s]
-        } else {
-            throw AnnDataError.invalidElement(path: path, reason: "column-order must be a list of strings")
+            order.append(s)
         }
         guard Set(order).count == order.count else { throw AnnDataError.invalidElement(path: path, reason: "column-order has duplicates") }
         let indexPath = StoreKey.join(path, indexKey)
@@ -58,6 +61,18 @@ enum DataFrameEncoding {
             throw AnnDataError.invalidElement(path: indexPath, reason: "the index must hold strings")
         }
         return try await finish(reader, path, index, indexKey, order, legacy)
+    }
+
+    /// What kind of JSON value `v` is, for messages.
+    static func kind(of v: JSONValue) -> String {
+        switch v {
+        case .null: return "null"
+        case .bool: return "a boolean"
+        case .int, .uint, .double: return "a number"
+        case .string: return "a string"
+        case .array: return "a list"
+        case .object: return "an object"
+        }
     }
 
     static func finish(_ reader: ElementReader, _ path: String, _ index: Column, _ indexKey: String, _ order: [String], _ legacy: Bool) async throws -> DataFrame {

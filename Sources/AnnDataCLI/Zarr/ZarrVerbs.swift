@@ -96,6 +96,7 @@ struct ZarrWrite: AsyncParsableCommand {
         defer { lock?.release() }
         let array = try await ZarrArray.open(store, path: path)
         let sel = try region.map { try RegionArgument.parse($0, rank: array.shape.count) } ?? array.fullRegion
+        try array.checkRegion(sel)  // a region outside the array is refused before the values are read
         let data = try NDArray(packed: try ValuesFile.read(values), dataType: array.dataType, shape: sel.map(\.count))
         try await array.write(data, at: sel.map(\.lowerBound))
     }

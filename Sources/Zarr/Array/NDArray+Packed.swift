@@ -19,15 +19,18 @@ extension NDArray {
 
     /// Reads the packed form for `dataType` and `shape`; throws if the bytes do not fit.
     public init(packed bytes: [UInt8], dataType: DataType, shape: [Int]) throws(ZarrError) {
-        let n = shape.reduce(1, *)
+        let n = try Self.elementCount(shape)
         if let size = dataType.itemSize {
-            guard bytes.count == n * size else {
-                throw .valueMismatch("\(bytes.count) bytes; \(n) elements of \(dataType) need \(n * size)")
+            let (total, overflow) = n.multipliedReportingOverflow(by: size)
+            guard !overflow, bytes.count == total else {
+                throw .valueMismatch("\(bytes.count) bytes; \(n) elements of \(dataType) need " + (overflow ? "more than can be counted" : "\(total)"))
             }
             if dataType == .bool, bytes.contains(where: { $0 > 1 }) { throw .valueMismatch("bool values must be 0 or 1") }
             try self.init(dataType: dataType, shape: shape, storage: .fixed(bytes))
             return
         }
+        // Each element takes at least its 4-byte length.
+        guard n <= bytes.count / 4 else { throw .valueMismatch("\(bytes.count) bytes cannot hold \(n) packed elements") }
         var items: [[UInt8]] = []
         items.reserveCapacity(n)
         var p = 0

@@ -20,7 +20,7 @@ extension Double: ZarrScalar { public static var zarrDataType: DataType { .float
 extension NDArray {
     /// An array of typed values (this host is little-endian, as the in-memory form is).
     public init<T: ZarrScalar>(_ values: [T], shape: [Int]) throws(ZarrError) {
-        guard shape.reduce(1, *) == values.count else {
+        guard try Self.elementCount(shape) == values.count else {
             throw .valueMismatch("\(values.count) values for shape \(shape)")
         }
         let bytes: [UInt8]
@@ -87,16 +87,24 @@ extension NDArray {
         case (.string, .variable(let v)), (.bytes, .variable(let v)):
             return v.map { String(decoding: $0, as: UTF8.self) }
         case (.fixedUTF32(let len), .fixed(let b)):
-            return (0..<count).map { i in
+            // A code unit that is not a Unicode scalar value (a surrogate, or beyond U+10FFFF)
+            // is an error, never silently replaced.
+            var out: [String] = []
+            out.reserveCapacity(count)
+            for i in 0..<count {
                 var scalars = String.UnicodeScalarView()
                 for j in 0..<len {
                     let o = (i * len + j) * 4
                     let v = UInt32(b[o]) | UInt32(b[o + 1]) << 8 | UInt32(b[o + 2]) << 16 | UInt32(b[o + 3]) << 24
                     if v == 0 { break }
-                    scalars.append(Unicode.Scalar(v) ?? "\u{FFFD}")
+                    guard let u = Unicode.Scalar(v) else {
+                        throw .valueMismatch("element \(i) of a \(dataType.name) array holds 0x\(String(v, radix: 16, uppercase: true)), not a Unicode scalar value")
+                    }
+                    scalars.append(u)
                 }
-                return String(scalars)
+                out.append(String(scalars))
             }
+            return out
         case (.fixedBytes(let len), .fixed(let b)):
             return (0..<count).map { i in
                 String(decoding: b[(i * len)..<(i * len + len)].prefix(while: { $0 != 0 }), as: UTF8.self)

@@ -22,10 +22,10 @@ public struct NDArray: Sendable, Equatable {
 
     /// An array from its parts; throws if the storage does not match the shape and type.
     public init(dataType: DataType, shape: [Int], storage: Storage) throws(ZarrError) {
-        let n = shape.reduce(1, *)
+        let n = try Self.elementCount(shape)
         switch storage {
         case .fixed(let b):
-            guard let size = dataType.itemSize, b.count == n * size else {
+            guard let size = dataType.itemSize, case (let total, false) = n.multipliedReportingOverflow(by: size), b.count == total else {
                 throw .valueMismatch("\(b.count) bytes for \(n) elements of \(dataType)")
             }
         case .variable(let v):
@@ -38,7 +38,48 @@ public struct NDArray: Sendable, Equatable {
         self.storage = storage
     }
 
-    /// An array of `shape` where every element is `fill`.
+    /// The number of elements of `shape`; a negative extent or a product that overflows is
+    /// a typed error.
+    public static func elementCount(_ shape: [Int]) throws(ZarrError) -> Int {
+        var n = 1
+        for s in shape {
+            guard s >= 0 else { throw .valueMismatch("negative extent in shape \(shape)") }
+            let (p, o) = n.multipliedReportingOverflow(by: s)
+            guard !o else { throw .valueMismatch("shape \(shape) has more elements than can be counted") }
+            n = p
+        }
+        return n
+    }
+
+    /// An array of `shape` where every element is `fill`, or a typed error when the shape
+    /// overflows or its memory cannot be allocated (see `LargeBuffer`).
+    public init(filling fill: FillValue, dataType: DataType, shape: [Int]) throws(ZarrError) {
+        let n = try Self.elementCount(shape)
+        self.dataType = dataType
+        self.shape = shape
+        if let size = dataType.itemSize {
+            let total = try LargeBuffer.checkedBytes(count: n, itemSize: size, what: "an array of shape \(shape)")
+            let e = fill.elementBytes(for: dataType)
+            if e.allSatisfy({ $0 == 0 }) || e.count != size {
+                storage = .fixed(try LargeBuffer.zeros(total, what: "an array of shape \(shape)"))
+            } else {
+                storage = .fixed(try LargeBuffer.bytes(total, what: "an array of shape \(shape)") { buf in
+                    guard let base = buf.baseAddress, total > 0 else { return 0 }
+                    e.withUnsafeBufferPointer { eb in
+                        guard let ep = eb.baseAddress else { return }
+                        for i in 0..<n { (base + i * size).initialize(from: ep, count: size) }
+                    }
+                    return total
+                })
+            }
+        } else {
+            _ = try LargeBuffer.checkedBytes(count: n, itemSize: MemoryLayout<[UInt8]>.stride, what: "an array of shape \(shape)")
+            storage = .variable([[UInt8]](repeating: fill.elementBytes(for: dataType), count: n))
+        }
+    }
+
+    /// An array of `shape` where every element is `fill`. The shape must be one whose memory
+    /// can be had (a valid chunk or array shape); `init(filling:dataType:shape:)` checks it.
     public init(repeating fill: FillValue, dataType: DataType, shape: [Int]) {
         self.dataType = dataType
         self.shape = shape

@@ -103,24 +103,61 @@ enum RegionCopy {
 }
 
 extension RegionCopy {
-    /// Fills the box of extent `extent` at `origin` in a `shape` buffer with `element`.
+    /// Fills the box of extent `extent` at `origin` in a `shape` buffer with `element`, in
+    /// place: the first contiguous run is filled (by doubling copies), the others copied from
+    /// it, so no memory is allocated however large the box.
     static func fill(_ dst: UnsafeMutableRawPointer, shape: [Int], origin: [Int], extent: [Int], element: [UInt8]) {
         let size = element.count
         guard size > 0, !extent.contains(0) else { return }
-        let n = extent.reduce(1, *)
-        // Build the filled box once, then copy it in place with the run logic above.
+        let rank = extent.count
         let zero = element.allSatisfy { $0 == 0 }
-        let box = UnsafeMutableRawPointer.allocate(byteCount: n * size, alignment: 16)
-        defer { box.deallocate() }
-        if zero {
-            box.initializeMemory(as: UInt8.self, repeating: 0, count: n * size)
-        } else {
+        func fillRun(_ p: UnsafeMutableRawPointer, bytes: Int) {
+            if zero { p.initializeMemory(as: UInt8.self, repeating: 0, count: bytes); return }
             element.withUnsafeBytes { e in
-                for i in 0..<n { (box + i * size).copyMemory(from: e.baseAddress!, byteCount: size) }
+                guard let eb = e.baseAddress else { return }
+                p.copyMemory(from: eb, byteCount: size)
+            }
+            var done = size
+            while done < bytes {
+                let n = Swift.min(done, bytes - done)
+                (p + done).copyMemory(from: p, byteCount: n)
+                done += n
             }
         }
-        copy(from: box, srcShape: extent, srcOrigin: [Int](repeating: 0, count: extent.count),
-             to: dst, dstShape: shape, dstOrigin: origin, extent: extent, itemSize: size)
+        if rank == 0 { fillRun(dst, bytes: size); return }
+        // Collapse trailing dimensions that are whole in the buffer into one contiguous run.
+        var runDims = 1
+        var run = extent[rank - 1]
+        while runDims < rank {
+            let d = rank - runDims
+            guard extent[d] == shape[d], origin[d] == 0 else { break }
+            run *= extent[d - 1]
+            runDims += 1
+        }
+        let runBytes = run * size
+        var strides = [Int](repeating: size, count: rank)
+        for d in stride(from: rank - 2, through: 0, by: -1) { strides[d] = strides[d + 1] * shape[d + 1] }
+        var off = 0
+        for d in 0..<rank { off += origin[d] * strides[d] }
+        let first = dst + off
+        fillRun(first, bytes: runBytes)
+        let outer = rank - runDims
+        if outer == 0 { return }
+        var idx = [Int](repeating: 0, count: outer)
+        var cur = off
+        while true {
+            var d = outer - 1
+            while d >= 0 {
+                idx[d] += 1
+                cur += strides[d]
+                if idx[d] < extent[d] { break }
+                cur -= strides[d] * extent[d]
+                idx[d] = 0
+                d -= 1
+            }
+            if d < 0 { return }
+            (dst + cur).copyMemory(from: first, byteCount: runBytes)
+        }
     }
 
     /// Whether the box at `origin` of `extent` is one contiguous span of a `shape` buffer.

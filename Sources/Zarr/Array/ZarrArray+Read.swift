@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 extension ZarrArray {
     /// One piece of work for the decoders: the encoded bytes of a chunk (or `nil` for a missing
     /// one) and where its overlap goes.
@@ -44,7 +52,38 @@ extension ZarrArray {
                 throw error
             }
         }
+        try checkCodePoints(out, region: region)
         return out
+    }
+
+    /// For `U<n>` (UTF-32) arrays: every code unit must be a Unicode scalar value (not a
+    /// surrogate, at most U+10FFFF) or the zero padding. Anything else is a typed error naming
+    /// the chunk that holds it, never a silent U+FFFD later.
+    func checkCodePoints(_ values: NDArray, region: [Range<Int>]) throws(ZarrError) {
+        guard case .fixedUTF32(let length) = dataType, length > 0, case .fixed(let b) = values.storage else { return }
+        let bad: Int? = b.withUnsafeBytes { raw in
+            let units = raw.count / 4
+            for u in 0..<units {
+                let v = raw.loadUnaligned(fromByteOffset: 4 * u, as: UInt32.self).littleEndian
+                if v > 0x10FFFF || (0xD800...0xDFFF).contains(v) { return u }
+            }
+            return nil
+        }
+        guard let unit = bad else { return }
+        // The element's index in the region, then in the array, then its chunk.
+        var rest = unit / length
+        var index = [Int](repeating: 0, count: region.count)
+        for d in stride(from: region.count - 1, through: 0, by: -1) {
+            let n = Swift.max(region[d].count, 1)
+            index[d] = region[d].lowerBound + rest % n
+            rest /= n
+        }
+        let chunk = zip(index, metadata.chunkShape).map { $0 / $1 }
+        let v = b.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4 * unit, as: UInt32.self).littleEndian }
+        let hex = String(v, radix: 16, uppercase: true)
+        throw ZarrError.corruptChunk(
+            key: chunkKey(chunk),
+            reason: "element \(index) of \(dataType.name) array '\(path)' holds 0x\(hex), not a Unicode scalar value")
     }
 
     /// Fetches what the overlaps need: whole chunks, or shard indexes then inner chunks.
@@ -125,6 +164,7 @@ extension ZarrArray {
         let shape = out.shape
         let fill = metadata.fillValue
         let type = dataType
+        let limits = decodeLimits
         switch out.storage {
         case .fixed(var buffer):
             out.storage = .fixed([])
@@ -153,21 +193,21 @@ extension ZarrArray {
                             // Decode into this worker's reused buffer (no fresh pages per chunk), then copy.
                             let chunkBytes = try LargeBuffer.checkedBytes(
                                 count: try LargeBuffer.checkedCount(job.chunkShape, what: "a chunk"), itemSize: size, what: "a chunk")
-                            let buf = scratch.buffer(worker, bytes: chunkBytes)
+                            let buf = try scratch.buffer(worker, bytes: chunkBytes)
                             if try job.chain.decode(bytes, into: buf), let s = buf.baseAddress {
                                 RegionCopy.copy(from: s, srcShape: job.chunkShape, srcOrigin: job.inChunk, to: dstBase, dstShape: shape,
                                                 dstOrigin: job.inRegion, extent: job.extent, itemSize: size)
                                 return
                             }
                         }
-                        let chunk = try job.chain.decode(bytes)
+                        let chunk = try job.chain.decode(bytes, limits: limits)
                         chunk.bytes.withUnsafeBytes { src in
                             guard let s = src.baseAddress else { return }
                             RegionCopy.copy(from: s, srcShape: job.chunkShape, srcOrigin: job.inChunk, to: dstBase, dstShape: shape,
                                             dstOrigin: job.inRegion, extent: job.extent, itemSize: size)
                         }
                     } catch {
-                        throw ZarrError.corruptChunk(key: job.key, reason: error.reasonText)
+                        throw error.inChunk(job.key)
                     }
                 } } catch { return error }
                 return nil
@@ -181,13 +221,14 @@ extension ZarrArray {
             try Parallel.forEach(jobs.count, threads: options.codecThreads) { (i) throws(ZarrError) in
                 guard let bytes = jobs[i].bytes else { return }
                 do throws(ZarrError) {
-                    slots.value[i] = try jobs[i].chain.decode(bytes)
+                    slots.value[i] = try jobs[i].chain.decode(bytes, limits: limits)
                 } catch {
-                    throw ZarrError.corruptChunk(key: jobs[i].key, reason: error.reasonText)
+                    throw error.inChunk(jobs[i].key)
                 }
             }
             for (i, job) in jobs.enumerated() {
-                let chunk = slots.value[i] ?? NDArray(repeating: fill, dataType: type, shape: job.chunkShape)
+                let chunk: NDArray
+                if let decoded = slots.value[i] { chunk = decoded } else { chunk = try NDArray(filling: fill, dataType: type, shape: job.chunkShape) }
                 RegionCopy.copy(from: chunk, srcOrigin: job.inChunk, to: &out, dstOrigin: job.inRegion, extent: job.extent)
             }
         }
@@ -198,17 +239,18 @@ extension NDArray {
     /// An array whose fixed-size bytes are not yet written (every byte is written by the read
     /// before it is returned); variable-length arrays start empty. `hugePages`: see
     /// `ConcurrencyOptions.hugePages`.
-    /// Throws instead of trapping when the size overflows or exceeds physical memory.
+    /// Throws instead of trapping when the size overflows or exceeds what can be allocated.
     static func uninitialized(dataType: DataType, shape: [Int], hugePages: Bool = false) throws(ZarrError) -> NDArray {
         let n = try LargeBuffer.checkedCount(shape, what: "an array")
         if let size = dataType.itemSize {
-            let total = try LargeBuffer.checkedBytes(count: n, itemSize: size, what: "an array")
-            let bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, count in
+            let total = try LargeBuffer.checkedBytes(count: n, itemSize: size, what: "an array of shape \(shape)")
+            let bytes = try LargeBuffer.bytes(total, what: "an array of shape \(shape)") { buffer in
                 if hugePages { LargeBuffer.adviseHugePages(UnsafeMutableRawBufferPointer(buffer)) }
-                count = total
+                return total
             }
             return NDArray(unchecked: dataType, shape: shape, storage: .fixed(bytes))
         }
+        _ = try LargeBuffer.checkedBytes(count: n, itemSize: MemoryLayout<[UInt8]>.stride, what: "an array of shape \(shape)")
         return NDArray(unchecked: dataType, shape: shape, storage: .variable([[UInt8]](repeating: [], count: n)))
     }
 
@@ -220,6 +262,13 @@ extension NDArray {
 }
 
 extension ZarrError {
+    /// The error of decoding the chunk at `key`: `corruptChunk` with this error's reason,
+    /// except memory that cannot be had, which says so.
+    func inChunk(_ key: String) -> ZarrError {
+        if case .outOfMemory(let w, let b, let a) = self { return .outOfMemory(what: "\(w) for chunk '\(key)'", bytes: b, available: a) }
+        return .corruptChunk(key: key, reason: reasonText)
+    }
+
     /// The reason part of a codec error, for wrapping into `corruptChunk`.
     var reasonText: String {
         switch self {
@@ -240,18 +289,20 @@ final class ScratchBuffers: @unchecked Sendable {
         slots.initialize(repeating: UnsafeMutableRawBufferPointer(start: nil, count: 0))
     }
 
-    /// Worker `worker`'s buffer, exactly `bytes` long (grown when needed).
-    func buffer(_ worker: Int, bytes: Int) -> UnsafeMutableRawBufferPointer {
+    /// Worker `worker`'s buffer, exactly `bytes` long (grown when needed); memory that
+    /// cannot be had is a typed error.
+    func buffer(_ worker: Int, bytes: Int) throws(ZarrError) -> UnsafeMutableRawBufferPointer {
         let w = worker % slots.count
         if slots[w].count < bytes {
-            slots[w].deallocate()
-            slots[w] = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes, alignment: 64)
+            free(slots[w].baseAddress)
+            slots[w] = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+            slots[w] = try LargeBuffer.allocateRaw(bytes, alignment: 64, what: "a chunk buffer")
         }
         return UnsafeMutableRawBufferPointer(rebasing: slots[w][0..<bytes])
     }
 
     deinit {
-        for b in slots { b.deallocate() }
+        for b in slots { free(b.baseAddress) }
         slots.deallocate()
     }
 }

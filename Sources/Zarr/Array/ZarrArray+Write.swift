@@ -12,7 +12,14 @@ extension ZarrArray {
         guard origin.count == shape.count, values.shape.count == shape.count else {
             throw ZarrError.valueMismatch("values of rank \(values.shape.count) for an array of rank \(shape.count) at '\(path)'")
         }
-        let region = (0..<shape.count).map { origin[$0]..<(origin[$0] + values.shape[$0]) }
+        var region: [Range<Int>] = []
+        for d in 0..<shape.count {
+            let (end, overflow) = origin[d].addingReportingOverflow(values.shape[d])
+            guard !overflow, origin[d] >= 0, values.shape[d] >= 0 else {
+                throw ZarrError.invalidSelection("values of shape \(values.shape) at \(origin) are outside 0:\(shape[d]) on axis \(d) at '\(path)'")
+            }
+            region.append(origin[d]..<end)
+        }
         try checkRegion(region)
         var v = values
         if v.dataType != dataType {
@@ -61,12 +68,12 @@ extension ZarrArray {
             chunk = try NDArray.uninitialized(dataType: dataType, shape: chunkShape)
         } else if let old = try await store.get(key) {
             do throws(ZarrError) {
-                chunk = try chain.decode(old)
+                chunk = try chain.decode(old, limits: decodeLimits)
             } catch {
-                throw ZarrError.corruptChunk(key: key, reason: error.reasonText)
+                throw error.inChunk(key)
             }
         } else {
-            chunk = NDArray(repeating: metadata.fillValue, dataType: dataType, shape: chunkShape)
+            chunk = try NDArray(filling: metadata.fillValue, dataType: dataType, shape: chunkShape)
         }
         RegionCopy.copy(from: values, srcOrigin: ov.inRegion, to: &chunk, dstOrigin: ov.inChunk, extent: ov.extent)
         if chunk.isAll(metadata.fillValue) {

@@ -11,14 +11,20 @@ public struct ZarrArray: Sendable {
     public let metadata: ArrayMetadata
     /// The codec chain built from the metadata.
     public let chain: CodecChain
+    /// What decoding one chunk may produce (see `DecodeLimits`); reads and the
+    /// read-modify-write of partly written chunks use it.
+    public var decodeLimits: DecodeLimits
 
-    /// An array whose metadata is already known (for example from consolidated metadata).
-    public init(store: any ReadableStore, path: String, metadata: ArrayMetadata) throws(ZarrError) {
+    /// An array whose metadata is already known (for example from consolidated metadata);
+    /// the metadata is validated (shapes whose sizes overflow are a typed error).
+    public init(store: any ReadableStore, path: String, metadata: ArrayMetadata, decodeLimits: DecodeLimits = .standard) throws(ZarrError) {
         let p = try StoreKey.normalizeNodePath(path)
         self.store = store
         self.path = p
         self.metadata = metadata
+        self.decodeLimits = decodeLimits
         do throws(ZarrError) {
+            try metadata.validate(path: p)
             self.chain = try metadata.makeChain()
         } catch {
             throw error.at(p)
@@ -26,12 +32,12 @@ public struct ZarrArray: Sendable {
     }
 
     /// Opens the array at `path`, reading its metadata (v3 `zarr.json`, else v2 `.zarray`).
-    public static func open(_ store: any ReadableStore, path: String = "") async throws -> ZarrArray {
+    public static func open(_ store: any ReadableStore, path: String = "", decodeLimits: DecodeLimits = .standard) async throws -> ZarrArray {
         let p = try StoreKey.normalizeNodePath(path)
         guard case .array(let m) = try await NodeMetadata.read(store, path: p) else {
             throw ZarrError.nodeKindMismatch(path: p, expected: "an array")
         }
-        return try ZarrArray(store: store, path: p, metadata: m)
+        return try ZarrArray(store: store, path: p, metadata: m, decodeLimits: decodeLimits)
     }
 
     /// Creates (or replaces) an array at `path`: removes any node there and its chunks, writes
@@ -67,8 +73,8 @@ public struct ZarrArray: Sendable {
     /// The full region of the array.
     public var fullRegion: [Range<Int>] { metadata.shape.map { 0..<$0 } }
 
-    /// Checks that `region` lies inside the array.
-    func checkRegion(_ region: [Range<Int>]) throws(ZarrError) {
+    /// Checks that `region` lies inside the array: a typed error naming the array otherwise.
+    public func checkRegion(_ region: [Range<Int>]) throws(ZarrError) {
         guard region.count == shape.count else {
             throw .invalidSelection("\(region.count) ranges for an array of rank \(shape.count) at '\(path)'")
         }

@@ -12,8 +12,47 @@ public struct ChunkSpec: Sendable, Hashable {
     public init(shape: [Int], dataType: DataType, fillValue: FillValue) {
         self.shape = shape; self.dataType = dataType; self.fillValue = fillValue
     }
-    /// The number of elements.
-    public var count: Int { shape.reduce(1, *) }
+    /// The number of elements (`Int.max` when the product overflows: such a spec fails
+    /// every size check instead of trapping).
+    public var count: Int {
+        var n = 1
+        for s in shape {
+            let (p, o) = n.multipliedReportingOverflow(by: s)
+            if o { return Int.max }
+            n = p
+        }
+        return n
+    }
+
+    /// The bytes of one chunk of fixed-size elements, `nil` for variable-length elements or
+    /// when the size overflows.
+    public var byteCount: Int? {
+        guard let size = dataType.itemSize else { return nil }
+        let (b, o) = count.multipliedReportingOverflow(by: size)
+        return o || count == Int.max ? nil : b
+    }
+}
+
+/// Bounds on what decoding a chunk may produce, passed to each read (a value, not a global).
+/// Chunks of fixed-size elements are bounded by the size their shape implies; chunks of
+/// variable-length elements (`vlen-utf8`, `vlen-bytes`), whose decoded size no metadata gives,
+/// by `maxVariableLengthChunkBytes`. A compressed stream that would decode to more is a typed
+/// error, found while decoding and before the memory is taken.
+public struct DecodeLimits: Sendable, Hashable {
+    /// The most bytes the bytes→bytes codecs may produce for one chunk whose decoded size is
+    /// not implied by its shape (variable-length elements). Default: 2 GiB, beyond any
+    /// realistic chunk of strings, far below what a decompression bomb asks for.
+    public var maxVariableLengthChunkBytes: Int
+
+    /// Limits; `maxVariableLengthChunkBytes` defaults to 2 GiB.
+    public init(maxVariableLengthChunkBytes: Int = DecodeLimits.defaultVariableLengthChunkBytes) {
+        self.maxVariableLengthChunkBytes = Swift.max(0, maxVariableLengthChunkBytes)
+    }
+
+    /// 2 GiB.
+    public static let defaultVariableLengthChunkBytes = 1 << 31
+    /// The default limits.
+    public static let standard = DecodeLimits()
 }
 
 /// The three kinds of v3 codec.
@@ -78,6 +117,9 @@ public protocol ArrayToBytesCodec: Codec {
     func encode(_ chunk: NDArray, spec: ChunkSpec) throws(ZarrError) -> [UInt8]
     /// Decodes bytes into a chunk of `spec`.
     func decode(_ bytes: [UInt8], spec: ChunkSpec) throws(ZarrError) -> NDArray
+    /// Decodes bytes into a chunk of `spec`, with `limits` on what inner chains (sharding)
+    /// may produce. The default ignores the limits.
+    func decode(_ bytes: [UInt8], spec: ChunkSpec, limits: DecodeLimits) throws(ZarrError) -> NDArray
     /// The encoded size for `spec` if it is fixed (needed for shard index codecs).
     func encodedSize(_ spec: ChunkSpec) -> Int?
 }
@@ -93,6 +135,12 @@ public protocol BytesToBytesCodec: Codec {
     /// (zstd, blosc, LZ4) refuse a claim beyond it instead of allocating what a corrupt
     /// header asks for. The default ignores the hint.
     func decode(_ bytes: [UInt8], expectedSize: Int?) throws(ZarrError) -> [UInt8]
+    /// Decodes bytes into at most `limit` bytes (exactly `expectedSize` when that is known; the
+    /// chain passes the chunk's size, or `DecodeLimits.maxVariableLengthChunkBytes` when the
+    /// size is not implied). A codec never allocates beyond `limit`, whatever its input
+    /// claims; more output is a typed error. The default decodes with `decode(_:expectedSize:)`
+    /// and checks the size afterwards.
+    func decode(_ bytes: [UInt8], expectedSize: Int?, limit: Int) throws(ZarrError) -> [UInt8]
     /// The encoded size for an input of `n` bytes if it is fixed (crc32c: n + 4).
     func encodedSize(_ n: Int) -> Int?
     /// Decodes straight into `destination` when the decoded size is known to be its size;
@@ -105,6 +153,14 @@ extension BytesToBytesCodec {
     public func encodedSize(_ n: Int) -> Int? { nil }
     /// Ignores the hint and calls `decode(_:)`.
     public func decode(_ bytes: [UInt8], expectedSize: Int?) throws(ZarrError) -> [UInt8] { try decode(bytes) }
+    /// Decodes with `decode(_:expectedSize:)`, then refuses output beyond `limit`.
+    public func decode(_ bytes: [UInt8], expectedSize: Int?, limit: Int) throws(ZarrError) -> [UInt8] {
+        let out = try decode(bytes, expectedSize: expectedSize)
+        guard out.count <= limit else {
+            throw .codecFailure(codec: v3WrittenName, reason: "decoded \(out.count) bytes, more than the \(limit) the chunk can hold")
+        }
+        return out
+    }
     /// Returns `false`: the caller uses `decode(_:)`.
     public func decode(_ bytes: [UInt8], into destination: UnsafeMutableRawBufferPointer) throws(ZarrError) -> Bool { false }
 }
@@ -112,6 +168,10 @@ extension BytesToBytesCodec {
 extension ArrayToBytesCodec {
     /// The encoded size of a chunk of `spec` when it is fixed, `nil` otherwise.
     public func encodedSize(_ spec: ChunkSpec) -> Int? { nil }
+    /// Calls `decode(_:spec:)`.
+    public func decode(_ bytes: [UInt8], spec: ChunkSpec, limits: DecodeLimits) throws(ZarrError) -> NDArray {
+        try decode(bytes, spec: spec)
+    }
 }
 
 /// Helpers for reading codec configurations with typed errors.

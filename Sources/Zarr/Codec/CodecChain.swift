@@ -82,12 +82,19 @@ public struct CodecChain: Sendable {
         return b
     }
 
-    /// Decodes bytes to a chunk of `spec`.
+    /// Decodes bytes to a chunk of `spec`, within the default `DecodeLimits`.
     public func decode(_ bytes: [UInt8]) throws(ZarrError) -> NDArray {
+        try decode(bytes, limits: .standard)
+    }
+
+    /// Decodes bytes to a chunk of `spec`. Each bytes→bytes codec is bounded by the size its
+    /// output must have (fixed-size elements) or by `limits` (variable-length elements).
+    public func decode(_ bytes: [UInt8], limits: DecodeLimits) throws(ZarrError) -> NDArray {
         var b = bytes
         let sizes = decodedSizes
-        for (i, c) in bytesToBytes.enumerated().reversed() { b = try c.decode(b, expectedSize: sizes[i]) }
-        var a = try arrayToBytes.decode(b, spec: innerSpec)
+        let bounds = decodedLimits(limits)
+        for (i, c) in bytesToBytes.enumerated().reversed() { b = try c.decode(b, expectedSize: sizes[i], limit: bounds[i]) }
+        var a = try arrayToBytes.decode(b, spec: innerSpec, limits: limits)
         for (i, c) in arrayToArray.enumerated().reversed() { a = try c.decode(a, spec: specs[i]) }
         return a
     }
@@ -102,6 +109,21 @@ public struct CodecChain: Sendable {
             n = n.flatMap { c.encodedSize($0) }
         }
         return out
+    }
+
+    /// For each bytes→bytes codec, the most its decoded output may hold: the fixed size when
+    /// known; where a compressor sits between (its stream's size is not fixed), the chunk's
+    /// size plus more than any compressor's worst-case expansion; with variable-length
+    /// elements, `limits.maxVariableLengthChunkBytes`.
+    func decodedLimits(_ limits: DecodeLimits) -> [Int] {
+        let sizes = decodedSizes
+        let base = arrayToBytes.encodedSize(innerSpec)
+        return sizes.map { exact in
+            if let exact { return exact }
+            guard let base else { return limits.maxVariableLengthChunkBytes }
+            let (slack, o1) = base.addingReportingOverflow(base / 8 + (1 << 20))
+            return o1 ? Int.max : Swift.max(slack, limits.maxVariableLengthChunkBytes)
+        }
     }
 
     /// The encoded size of every chunk, if it is fixed (shard index chains).

@@ -133,6 +133,10 @@ extension NumcodecsNamed: BytesToBytesCodec {
         guard let b = base as? any BytesToBytesCodec else { throw .unsupportedCodec(v3WrittenName) }
         return try b.decode(bytes, expectedSize: expectedSize)
     }
+    func decode(_ bytes: [UInt8], expectedSize: Int?, limit: Int) throws(ZarrError) -> [UInt8] {
+        guard let b = base as? any BytesToBytesCodec else { throw .unsupportedCodec(v3WrittenName) }
+        return try b.decode(bytes, expectedSize: expectedSize, limit: limit)
+    }
     func encodedSize(_ n: Int) -> Int? { (base as? any BytesToBytesCodec)?.encodedSize(n) }
     func decode(_ bytes: [UInt8], into destination: UnsafeMutableRawBufferPointer) throws(ZarrError) -> Bool {
         guard let b = base as? any BytesToBytesCodec else { return false }

@@ -141,15 +141,22 @@ public struct ConsolidatedMetadata: Sendable, Hashable {
     }
 
     /// Writes this consolidated copy at the group at `path` whose own metadata is `group`.
+    /// A node whose metadata would nest the document deeper than the parser accepts is a typed
+    /// error naming that node, and nothing is written (the store stays readable).
     public func write(to store: any WritableStore, path: String, group: GroupMetadata) async throws {
         let prefix = StoreKey.prefix(of: path)
+        let extra = NodeMetadata.consolidatedExtraDepth(zarrFormat)
+        for (p, node) in nodes {
+            for (_, doc) in node.documents() { try doc.checkNesting(path: StoreKey.join(path, p), extraDepth: extra) }
+        }
+        if zarrFormat == .v2 { try JSONValue.object(group.attributes).checkNesting(path: path, extraDepth: extra) }
         switch zarrFormat {
         case .v3:
             guard var doc = group.v3Document().object else { return }
             doc["consolidated_metadata"] = v3Member()
-            try await store.set(prefix + NodeMetadata.Keys.v3, JSONValue.object(doc).serialized())
+            try await store.set(prefix + NodeMetadata.Keys.v3, try JSONValue.object(doc).serializedForWriting(path: path))
         case .v2:
-            try await store.set(prefix + NodeMetadata.Keys.zmetadata, v2Document(rootAttributes: group.attributes).serialized())
+            try await store.set(prefix + NodeMetadata.Keys.zmetadata, try v2Document(rootAttributes: group.attributes).serializedForWriting(path: path))
         }
     }
 

@@ -120,7 +120,7 @@ public struct ZarrGroup: Sendable {
                 o["consolidated_metadata"] = cm
                 d = .object(o)
             }
-            try await store.set(prefix + key, d.serialized())
+            try await store.set(prefix + key, try d.serializedForWriting(path: p))
         }
         return node.attributes
     }

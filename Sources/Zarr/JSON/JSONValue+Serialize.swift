@@ -77,3 +77,53 @@ extension JSONValue {
         out.append(0x22)
     }
 }
+
+extension JSONValue {
+    /// The nesting the parser accepts: a value at this depth or deeper (the document itself is
+    /// depth 0, a member of it depth 1) makes `parse` fail with "nesting too deep".
+    public static let maxNestingDepth = JSONParser.maxDepth
+
+    /// The depth of the deepest value in this document (0 for a scalar or an empty
+    /// container), counted as the parser counts it. Computed without recursion, so any value
+    /// built in code can be measured.
+    public var nestingDepth: Int {
+        var deepest = 0
+        var stack: [(JSONValue, Int)] = [(self, 0)]
+        while let (v, d) = stack.popLast() {
+            deepest = Swift.max(deepest, d)
+            switch v {
+            case .array(let a): for x in a { if x.isContainer { stack.append((x, d + 1)) } else { deepest = Swift.max(deepest, d + 1) } }
+            case .object(let o): for m in o.members { if m.value.isContainer { stack.append((m.value, d + 1)) } else { deepest = Swift.max(deepest, d + 1) } }
+            default: break
+            }
+        }
+        return deepest
+    }
+
+    var isContainer: Bool {
+        switch self {
+        case .array, .object: return true
+        default: return false
+        }
+    }
+
+    /// The serialized document, or a typed error naming `path` when it nests deeper than
+    /// `maxNestingDepth` minus `extraDepth` (the levels a document containing this one adds,
+    /// as consolidated metadata does): nothing is written that the parser would refuse.
+    public func serializedForWriting(path: String, extraDepth: Int = 0, indent: Int = 2) throws(ZarrError) -> [UInt8] {
+        try checkNesting(path: path, extraDepth: extraDepth)
+        return serialized(indent: indent)
+    }
+
+    /// Throws a typed error naming `path` when this document, placed `extraDepth` levels
+    /// deep in another, nests deeper than the parser accepts.
+    public func checkNesting(path: String, extraDepth: Int = 0) throws(ZarrError) {
+        let depth = nestingDepth
+        guard depth + extraDepth < Self.maxNestingDepth else {
+            let placed = extraDepth > 0 ? " (\(extraDepth) more inside the consolidated metadata)" : ""
+            throw .invalidMetadata(
+                path: path,
+                reason: "the metadata nests \(depth) levels deep\(placed); a reader accepts fewer than \(Self.maxNestingDepth)")
+        }
+    }
+}

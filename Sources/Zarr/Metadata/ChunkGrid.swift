@@ -12,7 +12,7 @@ public struct ChunkGrid: Sendable, Hashable {
     }
 
     /// Chunks per dimension: `ceil(shape / chunk)`.
-    public var gridShape: [Int] { zip(shape, chunkShape).map { ($0 + $1 - 1) / $1 } }
+    public var gridShape: [Int] { zip(shape, chunkShape).map { $0 / $1 + ($0 % $1 == 0 ? 0 : 1) } }
 
     /// One chunk's overlap with a region.
     public struct Overlap: Sendable {
@@ -43,9 +43,11 @@ public struct ChunkGrid: Sendable, Hashable {
             var extent = [Int](repeating: 0, count: rank)
             var covers = true
             for d in 0..<rank {
+                // c0 <= the region's last index, so neither sum below can overflow even for
+                // extents near Int.max.
                 let c0 = idx[d] * chunkShape[d]
                 let lo = max(c0, region[d].lowerBound)
-                let hi = min(c0 + chunkShape[d], region[d].upperBound)
+                let hi = c0 + min(chunkShape[d], region[d].upperBound - c0)
                 inChunk[d] = lo - c0
                 inRegion[d] = lo - region[d].lowerBound
                 extent[d] = hi - lo

@@ -91,12 +91,22 @@ public enum NodeMetadata: Sendable, Hashable {
         }
     }
 
-    /// Writes the node's metadata documents.
+    /// Writes the node's metadata documents. A document nested deeper than the parser
+    /// accepts (attributes, typically) is a typed error naming the node, and nothing is written.
     public static func write(_ node: NodeMetadata, to store: any WritableStore, path: String) async throws {
         let prefix = StoreKey.prefix(of: path)
-        for (key, doc) in node.documents() {
+        let docs = node.documents()
+        for (_, doc) in docs { try doc.checkNesting(path: path) }
+        for (key, doc) in docs {
             try await store.set(prefix + key, doc.serialized())
         }
+    }
+
+    /// How many levels deeper a node's documents sit inside consolidated metadata than on
+    /// their own: v3 `{"consolidated_metadata": {"metadata": {path: doc}}}` adds 3, v2
+    /// `{"metadata": {"path/.zattrs": doc}}` adds 2.
+    public static func consolidatedExtraDepth(_ format: ZarrFormat) -> Int {
+        format == .v3 ? 3 : 2
     }
 
     /// Removes the node at `path` (its metadata, chunks and children), if any.

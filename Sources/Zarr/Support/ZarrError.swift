@@ -31,6 +31,9 @@ public enum ZarrError: Error, Sendable, Equatable, CustomStringConvertible {
     case refusedDestination(String, reason: String)
     /// Another writer holds the store, or replaced it while this one waited.
     case storeBusy(String, reason: String)
+    /// Memory that this process cannot allocate: `what` needs `bytes` (when known; `nil` when
+    /// the size overflows) and only `available` can be had (when known).
+    case outOfMemory(what: String, bytes: Int?, available: Int?)
 
     /// A readable, one-line description.
     public var description: String {
@@ -50,6 +53,9 @@ public enum ZarrError: Error, Sendable, Equatable, CustomStringConvertible {
         case .io(let k, let r): return "I/O error on '\(k)': \(r)"
         case .refusedDestination(let p, let r): return "refusing to write to '\(p)': \(r)"
         case .storeBusy(let p, let r): return "'\(p)' is busy: \(r)"
+        case .outOfMemory(let w, let b, let a):
+            let need = b.map { "needs \($0) bytes" } ?? "needs more bytes than can be counted"
+            return "out of memory: \(w) \(need)" + (a.map { "; \($0) can be allocated" } ?? "")
         }
     }
 }

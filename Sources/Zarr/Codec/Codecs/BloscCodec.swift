@@ -149,14 +149,14 @@ public struct BloscCodec: BytesToBytesCodec, V2Codec {
         let destSize = bytes.count + Int(BLOSC_MAX_OVERHEAD)
         let doshuffle = Int32(shuffle.resolved(typesize: typesize).rawValue)
         var written: Int32 = 0
-        let out = [UInt8](unsafeUninitializedCapacity: destSize) { buf, count in
+        let out = try LargeBuffer.bytes(destSize, what: "blosc output") { buf in
             written = cname.withCString { comp in
                 Self.withInput(bytes) { src, n in
                     blosc_compress_ctx(Int32(clevel), doshuffle, typesize, n, src, buf.baseAddress, destSize,
                                        comp, blocksize, 1)
                 }
             }
-            count = written > 0 ? Int(written) : 0
+            return written > 0 ? Int(written) : 0
         }
         guard written > 0 else {
             throw .codecFailure(codec: Self.v3Name, reason: "compression failed (blosc error \(written))")
@@ -227,26 +227,25 @@ public struct BloscCodec: BytesToBytesCodec, V2Codec {
         try decode(bytes, expectedSize: nil)
     }
 
-    /// Decompresses a blosc buffer whose decoded size must be `expectedSize` when known; a
-    /// header that claims more is a typed error before anything is allocated.
+    /// Decompresses a blosc buffer whose decoded size must be `expectedSize` when known (at
+    /// most the default limit otherwise).
     public func decode(_ bytes: [UInt8], expectedSize: Int?) throws(ZarrError) -> [UInt8] {
+        try decode(bytes, expectedSize: expectedSize, limit: expectedSize ?? DecodeLimits.standard.maxVariableLengthChunkBytes)
+    }
+
+    /// Decompresses a blosc buffer into at most `limit` bytes; a header that claims more is a
+    /// typed error before anything is allocated.
+    public func decode(_ bytes: [UInt8], expectedSize: Int?, limit: Int) throws(ZarrError) -> [UInt8] {
         let nbytes = try Self.validatedSize(bytes)
-        if let expectedSize, nbytes > expectedSize {
-            throw .codecFailure(codec: Self.v3Name, reason: "the header claims \(nbytes) bytes, the chunk holds \(expectedSize)")
+        if nbytes > limit {
+            throw .codecFailure(codec: Self.v3Name, reason: "the header claims \(nbytes) bytes, the chunk holds at most \(limit)")
         }
         if nbytes == 0 { return [] }
-        var failure: ZarrError?
-        let out = [UInt8](unsafeUninitializedCapacity: nbytes) { buf, count in
-            guard let dst = buf.baseAddress else { failure = .codecFailure(codec: Self.v3Name, reason: "out of memory"); return }
-            do throws(ZarrError) {
-                try Self.decompress(bytes, into: UnsafeMutableRawPointer(dst), nbytes: nbytes)
-                count = nbytes
-            } catch {
-                failure = error
-            }
+        return try LargeBuffer.bytes(nbytes, what: "blosc output") { (buf) throws(ZarrError) -> Int in
+            guard let dst = buf.baseAddress else { throw .codecFailure(codec: Self.v3Name, reason: "out of memory") }
+            try Self.decompress(bytes, into: UnsafeMutableRawPointer(dst), nbytes: nbytes)
+            return nbytes
         }
-        if let failure { throw failure }
-        return out
     }
 
     /// Decodes straight into `destination` when the header's decoded size equals its size.

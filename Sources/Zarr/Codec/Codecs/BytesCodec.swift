@@ -38,7 +38,7 @@ public struct BytesCodec: ArrayToBytesCodec {
     }
 
     /// The encoded size of a chunk of `spec` when it is fixed, `nil` otherwise.
-    public func encodedSize(_ spec: ChunkSpec) -> Int? { spec.dataType.itemSize.map { $0 * spec.count } }
+    public func encodedSize(_ spec: ChunkSpec) -> Int? { spec.byteCount }
 
     /// Encodes a chunk of `spec` to bytes.
     public func encode(_ chunk: NDArray, spec: ChunkSpec) throws(ZarrError) -> [UInt8] {
@@ -54,8 +54,8 @@ public struct BytesCodec: ArrayToBytesCodec {
         guard let size = spec.dataType.itemSize else {
             throw .codecFailure(codec: Self.v3Name, reason: "\(spec.dataType) needs a vlen codec")
         }
-        guard bytes.count == size * spec.count else {
-            throw .codecFailure(codec: Self.v3Name, reason: "decoded \(bytes.count) bytes, expected \(size * spec.count)")
+        guard let expected = spec.byteCount, bytes.count == expected else {
+            throw .codecFailure(codec: Self.v3Name, reason: "decoded \(bytes.count) bytes, expected \(spec.count) elements of \(size) bytes")
         }
         var b = bytes
         ByteSwap.toStored(&b, type: spec.dataType, bigEndian: bigEndian ?? false)  // swapping is its own inverse

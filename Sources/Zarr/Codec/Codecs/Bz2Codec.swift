@@ -56,8 +56,8 @@ public struct Bz2Codec: BytesToBytesCodec, V2Codec {
         }
         var result = BZ_OK
         var destLen = UInt32(bound)
-        let out = [UInt8](unsafeUninitializedCapacity: bound) { buf, count in
-            guard let dst = buf.baseAddress else { result = BZ_MEM_ERROR; return }
+        let out = try LargeBuffer.bytes(bound, what: "bz2 output") { buf in
+            guard let dst = buf.baseAddress else { result = BZ_MEM_ERROR; return 0 }
             result = Self.withInput(bytes) { src, n in
                 dst.withMemoryRebound(to: CChar.self, capacity: bound) { d in
                     src.withMemoryRebound(to: CChar.self, capacity: Swift.max(n, 1)) { s in
@@ -65,14 +65,26 @@ public struct Bz2Codec: BytesToBytesCodec, V2Codec {
                     }
                 }
             }
-            count = result == BZ_OK ? Int(destLen) : 0
+            return result == BZ_OK ? Int(destLen) : 0
         }
         guard result == BZ_OK else { throw .codecFailure(codec: Self.v3Name, reason: Self.message(result)) }
         return out
     }
 
-    /// Decompresses one or more concatenated bzip2 streams.
+    /// Decompresses one or more concatenated bzip2 streams, within the default limit.
     public func decode(_ bytes: [UInt8]) throws(ZarrError) -> [UInt8] {
+        try decode(bytes, expectedSize: nil)
+    }
+
+    /// Decompresses into at most `expectedSize` bytes when known (the default limit otherwise).
+    public func decode(_ bytes: [UInt8], expectedSize: Int?) throws(ZarrError) -> [UInt8] {
+        try decode(bytes, expectedSize: expectedSize, limit: expectedSize ?? DecodeLimits.standard.maxVariableLengthChunkBytes)
+    }
+
+    /// Decompresses one or more concatenated bzip2 streams into at most `limit` bytes: the
+    /// output grows as it arrives and more than `limit` is a typed error (bzip2 records no
+    /// size, so nothing else bounds it).
+    public func decode(_ bytes: [UInt8], expectedSize: Int?, limit: Int) throws(ZarrError) -> [UInt8] {
         guard !bytes.isEmpty else { throw .codecFailure(codec: Self.v3Name, reason: "empty input") }
         var strm = bz_stream()
         var initialised = BZ2_bzDecompressInit(&strm, 0, 0) == BZ_OK
@@ -80,9 +92,10 @@ public struct Bz2Codec: BytesToBytesCodec, V2Codec {
         defer { if initialised { BZ2_bzDecompressEnd(&strm) } }
 
         let piece = 1 << 30
-        var out = [UInt8](repeating: 0, count: Swift.max(Swift.min(4 * bytes.count, 1 << 26), 1024))
-        var produced = 0
+        var out = try BoundedOutput(
+            initial: Swift.max(expectedSize ?? 0, Swift.min(4 * bytes.count, 1 << 26)), limit: limit, codec: Self.v3Name)
         var failure: String?
+        var thrown: ZarrError?
         bytes.withUnsafeBufferPointer { src in
             guard let base = src.baseAddress else { failure = "empty input"; return }
             var fed = 0
@@ -93,20 +106,18 @@ public struct Bz2Codec: BytesToBytesCodec, V2Codec {
                     strm.avail_in = UInt32(n)
                     fed += n
                 }
-                if produced == out.count {
-                    out.append(contentsOf: repeatElement(0, count: Swift.max(out.count, 1 << 16)))
-                }
-                var room = 0
-                let ret: Int32 = out.withUnsafeMutableBytes { o in
-                    guard let ob = o.baseAddress else { return BZ_MEM_ERROR }
+                do throws(ZarrError) { try out.makeRoom() } catch { thrown = error; return }
+                let produced = out.produced
+                let (ret, used, room): (Int32, Int, Int) = out.buffer.withUnsafeMutableBytes { o in
+                    guard let ob = o.baseAddress else { return (BZ_MEM_ERROR, 0, 0) }
                     let avail = Swift.min(o.count - produced, piece)
                     strm.next_out = (ob + produced).assumingMemoryBound(to: CChar.self)
                     strm.avail_out = UInt32(avail)
                     let r = BZ2_bzDecompress(&strm)
-                    produced += avail - Int(strm.avail_out)
-                    room = Int(strm.avail_out)
-                    return r
+                    return (r, avail - Int(strm.avail_out), Int(strm.avail_out))
                 }
+                out.produced += used
+                if out.exceeded { thrown = out.tooLarge; return }
                 let remaining = src.count - fed + Int(strm.avail_in)
                 switch ret {
                 case BZ_OK:
@@ -129,10 +140,9 @@ public struct Bz2Codec: BytesToBytesCodec, V2Codec {
                 }
             }
         }
+        if let thrown { throw thrown }
         if let failure { throw .codecFailure(codec: Self.v3Name, reason: failure) }
-        if out.count - produced > produced / 2 + 4096 { return Array(out[..<produced]) }  // shed the spare room
-        out.removeSubrange(produced...)
-        return out
+        return try out.finish()
     }
 
     /// A readable bzip2 error.

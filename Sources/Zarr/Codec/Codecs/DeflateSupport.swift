@@ -41,13 +41,13 @@ enum DeflateSupport {
             ? libdeflate_gzip_compress_bound(c, bytes.count)
             : libdeflate_zlib_compress_bound(c, bytes.count)
         var written = 0
-        let out = [UInt8](unsafeUninitializedCapacity: bound) { buf, count in
+        let out = try LargeBuffer.bytes(bound, what: "\(codec) output") { buf in
             written = withInput(bytes) { src, n in
                 container == .gzip
                     ? libdeflate_gzip_compress(c, src, n, buf.baseAddress, bound)
                     : libdeflate_zlib_compress(c, src, n, buf.baseAddress, bound)
             }
-            count = written
+            return Swift.max(written, 0)
         }
         guard written > 0 else { throw .codecFailure(codec: codec, reason: "compression failed") }
         return out
@@ -69,9 +69,10 @@ enum DeflateSupport {
         return (r, inUsed, outUsed)
     }
 
-    /// Streams `bytes` through zlib's inflate. gzip accepts several members and trailing zero
-    /// padding; zlib stops at the end of the first stream.
-    static func inflate(_ bytes: [UInt8], container: Container, sizeHint: Int?, codec: String) throws(ZarrError) -> [UInt8] {
+    /// Streams `bytes` through zlib's inflate into at most `limit` bytes (more is a typed
+    /// error, found before more memory is taken). gzip accepts several members and trailing
+    /// zero padding; zlib stops at the end of the first stream.
+    static func inflate(_ bytes: [UInt8], container: Container, sizeHint: Int?, limit: Int, codec: String) throws(ZarrError) -> [UInt8] {
         guard !bytes.isEmpty else { throw .codecFailure(codec: codec, reason: "empty input") }
         var strm = z_stream()
         let windowBits: Int32 = container == .gzip ? 16 + 15 : 15
@@ -81,9 +82,10 @@ enum DeflateSupport {
         defer { inflateEnd(&strm) }
 
         let piece = 1 << 30
-        var out = [UInt8](repeating: 0, count: Swift.max(sizeHint ?? 0, Swift.min(4 * bytes.count, 1 << 26), 1024))
-        var produced = 0
+        var out = try BoundedOutput(
+            initial: Swift.max(sizeHint ?? 0, Swift.min(4 * bytes.count, 1 << 26)), limit: limit, codec: codec)
         var failure: String?
+        var thrown: ZarrError?
         bytes.withUnsafeBufferPointer { src in
             guard let base = src.baseAddress else { failure = "empty input"; return }
             var fed = 0
@@ -94,18 +96,18 @@ enum DeflateSupport {
                     strm.avail_in = UInt32(n)
                     fed += n
                 }
-                if produced == out.count {
-                    out.append(contentsOf: repeatElement(0, count: Swift.max(out.count, 1 << 16)))
-                }
-                let ret: Int32 = out.withUnsafeMutableBufferPointer { o in
-                    guard let ob = o.baseAddress else { return Z_MEM_ERROR }
+                do throws(ZarrError) { try out.makeRoom() } catch { thrown = error; return }
+                let produced = out.produced
+                let (ret, used): (Int32, Int) = out.buffer.withUnsafeMutableBufferPointer { o in
+                    guard let ob = o.baseAddress else { return (Z_MEM_ERROR, 0) }
                     let avail = Swift.min(o.count - produced, piece)
                     strm.next_out = ob + produced
                     strm.avail_out = UInt32(avail)
                     let r = CZlib.inflate(&strm, Z_NO_FLUSH)
-                    produced += avail - Int(strm.avail_out)
-                    return r
+                    return (r, avail - Int(strm.avail_out))
                 }
+                out.produced += used
+                if out.exceeded { thrown = out.tooLarge; return }
                 let remaining = src.count - fed + Int(strm.avail_in)
                 switch ret {
                 case Z_OK:
@@ -128,9 +130,8 @@ enum DeflateSupport {
                 }
             }
         }
+        if let thrown { throw thrown }
         if let failure { throw .codecFailure(codec: codec, reason: failure) }
-        if out.count - produced > produced / 2 + 4096 { return Array(out[..<produced]) }  // shed the spare room
-        out.removeSubrange(produced...)
-        return out
+        return try out.finish()
     }
 }

@@ -48,22 +48,38 @@ public struct GzipCodec: BytesToBytesCodec, V2Codec {
         try DeflateSupport.compress(bytes, level: level, container: .gzip, codec: Self.v3Name)
     }
 
-    /// Decompresses a gzip stream of one or more members.
+    /// Decompresses a gzip stream of one or more members, within the default limit.
     public func decode(_ bytes: [UInt8]) throws(ZarrError) -> [UInt8] {
+        try decode(bytes, expectedSize: nil)
+    }
+
+    /// Decompresses into exactly `expectedSize` bytes when known (at most the default limit otherwise).
+    public func decode(_ bytes: [UInt8], expectedSize: Int?) throws(ZarrError) -> [UInt8] {
+        try decode(bytes, expectedSize: expectedSize, limit: expectedSize ?? DecodeLimits.standard.maxVariableLengthChunkBytes)
+    }
+
+    /// Decompresses a gzip stream of one or more members into at most `limit` bytes; a
+    /// trailer or a stream that says more is a typed error before more memory is taken.
+    public func decode(_ bytes: [UInt8], expectedSize: Int?, limit: Int) throws(ZarrError) -> [UInt8] {
+        let trailer = Self.trailerSize(bytes)
+        // The last member's ISIZE is its size modulo 2^32: the data holds at least that much.
+        if let isize = trailer, isize > limit {
+            throw .codecFailure(codec: Self.v3Name, reason: "the gzip trailer says \(isize) bytes, more than the \(limit) the chunk can hold")
+        }
         // Fast path: one member whose ISIZE trailer gives the exact size.
-        if let isize = Self.trailerSize(bytes), isize <= DeflateSupport.maxExpansion(bytes.count) {
+        if let isize = trailer, isize <= DeflateSupport.maxExpansion(bytes.count), expectedSize == nil || expectedSize == isize {
             var ok = false
-            let out = [UInt8](unsafeUninitializedCapacity: Swift.max(isize, 1)) { buf, count in
+            let out = try LargeBuffer.bytes(Swift.max(isize, 1), what: "gzip output") { buf in
                 let r = DeflateSupport.libdeflateDecompress(
                     bytes, into: UnsafeMutableRawBufferPointer(buf), container: .gzip)
                 ok = r.result == LIBDEFLATE_SUCCESS && r.inUsed == bytes.count && r.outUsed == isize
-                count = ok ? isize : 0
+                return ok ? isize : 0
             }
             if ok { return out }
         }
         // Several members, a size beyond 4 GiB or corrupt data: zlib reports what is wrong.
-        let hint = Self.trailerSize(bytes).map { Swift.min($0, DeflateSupport.maxExpansion(bytes.count)) }
-        return try DeflateSupport.inflate(bytes, container: .gzip, sizeHint: hint, codec: Self.v3Name)
+        let hint = trailer.map { Swift.min($0, DeflateSupport.maxExpansion(bytes.count)) }
+        return try DeflateSupport.inflate(bytes, container: .gzip, sizeHint: hint, limit: limit, codec: Self.v3Name)
     }
 
     /// Decodes straight into `destination` when the stream is one member of exactly that size.

@@ -62,8 +62,8 @@ public struct LZ4Codec: BytesToBytesCodec, V2Codec {
         let n = bytes.count
         let bound = Int(LZ4_compressBound(Int32(n)))
         var written: Int32 = 0
-        let out = [UInt8](unsafeUninitializedCapacity: 4 + bound) { buf, count in
-            guard let dst = buf.baseAddress else { return }
+        let out = try LargeBuffer.bytes(4 + bound, what: "lz4 output") { buf in
+            guard let dst = buf.baseAddress else { return 0 }
             let size = UInt32(n)
             for i in 0..<4 { dst[i] = UInt8(truncatingIfNeeded: size >> (8 * UInt32(i))) }
             written = Self.withInput(bytes) { src, len in
@@ -73,7 +73,7 @@ public struct LZ4Codec: BytesToBytesCodec, V2Codec {
                     }
                 }
             }
-            count = written > 0 ? 4 + Int(written) : 0
+            return written > 0 ? 4 + Int(written) : 0
         }
         guard written > 0 else { throw .codecFailure(codec: Self.v3Name, reason: "compression failed") }
         return out
@@ -103,12 +103,26 @@ public struct LZ4Codec: BytesToBytesCodec, V2Codec {
 
     /// Decompresses the block after the prefix, which must give exactly the prefixed size.
     public func decode(_ bytes: [UInt8]) throws(ZarrError) -> [UInt8] {
+        try decode(bytes, expectedSize: nil)
+    }
+
+    /// Decompresses into at most `expectedSize` bytes when known (the default limit otherwise).
+    public func decode(_ bytes: [UInt8], expectedSize: Int?) throws(ZarrError) -> [UInt8] {
+        try decode(bytes, expectedSize: expectedSize, limit: expectedSize ?? DecodeLimits.standard.maxVariableLengthChunkBytes)
+    }
+
+    /// Decompresses the block after the prefix into at most `limit` bytes: a size prefix that
+    /// says more is a typed error before anything is allocated.
+    public func decode(_ bytes: [UInt8], expectedSize: Int?, limit: Int) throws(ZarrError) -> [UInt8] {
         let size = try Self.decodedSize(bytes)
+        guard size <= limit else {
+            throw .codecFailure(codec: Self.v3Name, reason: "size prefix \(size) is more than the \(limit) bytes the chunk can hold")
+        }
         var result: Int32 = -1
-        let out = [UInt8](unsafeUninitializedCapacity: Swift.max(size, 1)) { buf, count in
-            guard let dst = buf.baseAddress else { return }
+        let out = try LargeBuffer.bytes(Swift.max(size, 1), what: "lz4 output") { buf in
+            guard let dst = buf.baseAddress else { return 0 }
             result = Self.decompress(bytes, into: UnsafeMutableRawPointer(dst), capacity: size)
-            count = Int(result) == size ? size : 0
+            return Int(result) == size ? size : 0
         }
         guard Int(result) == size else { throw Self.failure(result, expected: size) }
         return out

@@ -47,6 +47,11 @@ public struct ShardingCodec: ArrayToBytesCodec {
         let innerSpec = ChunkSpec(shape: innerChunkShape, dataType: shardSpec.dataType, fillValue: shardSpec.fillValue)
         self.innerChain = try CodecChain(v3: innerCodecs ?? ArrayMetadata.defaultCodecs(for: shardSpec.dataType), spec: innerSpec)
         let grid = zip(shardSpec.shape, innerChunkShape).map { $0 / $1 }
+        // Two u64 per inner chunk: a count whose index size overflows is refused here.
+        guard case (let count, false)? = try? NDArray.elementCount(grid).multipliedReportingOverflow(by: 16), count < Int.max / 2 else {
+            throw .invalidCodecConfiguration(
+                codec: Self.v3Name, reason: "shards of shape \(shardSpec.shape) hold too many inner chunks of shape \(innerChunkShape)")
+        }
         let indexSpec = ChunkSpec(shape: grid + [2], dataType: .uint64, fillValue: .fixed([UInt8](repeating: 0xFF, count: 8)))
         self.indexChain = try CodecChain(v3: indexCodecs, spec: indexSpec)
         guard let size = indexChain.encodedSize() else {
@@ -168,6 +173,7 @@ public struct ShardingCodec: ArrayToBytesCodec {
         else {
             throw .codecFailure(codec: Self.v3Name, reason: "shard values of shape \(extent) for shards of shape \(shardSpec.shape)")
         }
+        try LargeBuffer.checkAllocatable(n * 48, what: "the index of a shard of \(n) inner chunks")
         var encoded = [[UInt8]?](repeating: nil, count: n)
         let slots = UncheckedBox(UnsafeMutableBufferPointer<[UInt8]?>.allocate(capacity: n))
         slots.value.initialize(repeating: nil)
@@ -177,7 +183,7 @@ public struct ShardingCodec: ArrayToBytesCodec {
             let at = innerOrigin(i)
             let part = (0..<rank).map { d in max(0, min(innerChunkShape[d], extent[d] - at[d])) }
             if part.contains(0) && !innerChunkShape.contains(0) { return }
-            var inner = NDArray(repeating: shardSpec.fillValue, dataType: shardSpec.dataType, shape: innerChunkShape)
+            var inner = try NDArray(filling: shardSpec.fillValue, dataType: shardSpec.dataType, shape: innerChunkShape)
             RegionCopy.copy(from: source, srcOrigin: (0..<rank).map { origin[$0] + at[$0] }, to: &inner, dstOrigin: zero, extent: part)
             if inner.isAll(shardSpec.fillValue) { return }
             slots.value[i] = try innerChain.encode(inner)
@@ -212,12 +218,18 @@ public struct ShardingCodec: ArrayToBytesCodec {
 
     /// Decodes bytes into a chunk of `spec`; malformed input is a typed error.
     public func decode(_ bytes: [UInt8], spec: ChunkSpec) throws(ZarrError) -> NDArray {
+        try decode(bytes, spec: spec, limits: .standard)
+    }
+
+    /// Decodes bytes into a chunk of `spec`, each inner chunk within `limits`; malformed
+    /// input, or a shard whose memory cannot be had, is a typed error.
+    public func decode(_ bytes: [UInt8], spec: ChunkSpec, limits: DecodeLimits) throws(ZarrError) -> NDArray {
         let index = try decodeIndex(try indexBytes(of: bytes), shardSize: bytes.count)
-        var shard = NDArray(repeating: spec.fillValue, dataType: spec.dataType, shape: spec.shape)
+        var shard = try NDArray(filling: spec.fillValue, dataType: spec.dataType, shape: spec.shape)
         let zero = [Int](repeating: 0, count: innerChunkShape.count)
         for (i, entry) in index.enumerated() {
             guard let entry else { continue }
-            let inner = try innerChain.decode(Array(bytes[entry.offset..<entry.offset + entry.size]))
+            let inner = try innerChain.decode(Array(bytes[entry.offset..<entry.offset + entry.size]), limits: limits)
             RegionCopy.copy(from: inner, srcOrigin: zero, to: &shard, dstOrigin: innerOrigin(i), extent: innerChunkShape)
         }
         return shard

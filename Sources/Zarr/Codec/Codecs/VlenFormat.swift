@@ -21,6 +21,12 @@ enum VlenFormat {
         guard bytes.count >= 4 else { throw .codecFailure(codec: codec, reason: "missing the element count") }
         let n = u32(0)
         guard n == spec.count else { throw .codecFailure(codec: codec, reason: "\(n) elements, expected \(spec.count)") }
+        // Every element takes at least its 4-byte length: a count the input cannot hold is
+        // refused before the element list is allocated.
+        guard n <= (bytes.count - 4) / 4 else {
+            throw .codecFailure(codec: codec, reason: "\(n) elements cannot fit in \(bytes.count) bytes")
+        }
+        try LargeBuffer.checkAllocatable(n * MemoryLayout<[UInt8]>.stride, what: "\(n) \(codec) elements")
         var items: [[UInt8]] = []
         items.reserveCapacity(n)
         var p = 4

@@ -50,9 +50,19 @@ public struct ZlibCodec: BytesToBytesCodec, V2Codec {
         try DeflateSupport.compress(bytes, level: level, container: .zlib, codec: Self.v3Name)
     }
 
-    /// Decompresses one zlib stream.
+    /// Decompresses one zlib stream, within the default limit.
     public func decode(_ bytes: [UInt8]) throws(ZarrError) -> [UInt8] {
-        try DeflateSupport.inflate(bytes, container: .zlib, sizeHint: nil, codec: Self.v3Name)
+        try decode(bytes, expectedSize: nil)
+    }
+
+    /// Decompresses one zlib stream into at most `expectedSize` bytes when known (the default limit otherwise).
+    public func decode(_ bytes: [UInt8], expectedSize: Int?) throws(ZarrError) -> [UInt8] {
+        try decode(bytes, expectedSize: expectedSize, limit: expectedSize ?? DecodeLimits.standard.maxVariableLengthChunkBytes)
+    }
+
+    /// Decompresses one zlib stream into at most `limit` bytes (more is a typed error).
+    public func decode(_ bytes: [UInt8], expectedSize: Int?, limit: Int) throws(ZarrError) -> [UInt8] {
+        try DeflateSupport.inflate(bytes, container: .zlib, sizeHint: expectedSize, limit: limit, codec: Self.v3Name)
     }
 
     /// Decodes straight into `destination` when the stream decodes to exactly its size.

@@ -58,20 +58,20 @@ public struct ZstdCodec: BytesToBytesCodec, V2Codec {
             try Self.check(ZSTD_CCtx_setParameter(ctx, ZSTD_c_contentSizeFlag, 1))
             let bound = ZSTD_compressBound(bytes.count)
             var result = 0
-            let out = [UInt8](unsafeUninitializedCapacity: bound) { buf, n in
+            let out = try LargeBuffer.bytes(bound, what: "zstd output") { buf in
                 result = bytes.withUnsafeBytes { src in
                     ZSTD_compress2(ctx, buf.baseAddress, bound, src.baseAddress, src.count)
                 }
-                n = ZSTD_isError(result) != 0 ? 0 : result
+                return ZSTD_isError(result) != 0 ? 0 : result
             }
             try Self.check(result)
             return out
         }
     }
 
-    /// Decodes one or more frames. A frame content size beyond what `bytes` could plausibly
-    /// expand to is not trusted (the frame is streamed instead), so a corrupt header cannot
-    /// make it allocate an absurd buffer.
+    /// Decodes one or more frames, within the default limit. A frame content size beyond
+    /// what `bytes` could plausibly expand to is not trusted (the frame is streamed instead),
+    /// so a corrupt header cannot make it allocate an absurd buffer.
     public func decode(_ bytes: [UInt8]) throws(ZarrError) -> [UInt8] {
         try decode(bytes, expectedSize: nil)
     }
@@ -83,33 +83,41 @@ public struct ZstdCodec: BytesToBytesCodec, V2Codec {
         return overflow ? Int.max : m + (1 << 20)
     }
 
-    /// Decodes one or more frames whose total decoded size must be `expectedSize` when known.
-    /// A frame header that claims more is a typed error, never an allocation of that size.
+    /// Decodes one or more frames whose total decoded size must be `expectedSize` when known
+    /// (at most the default limit otherwise).
     public func decode(_ bytes: [UInt8], expectedSize: Int?) throws(ZarrError) -> [UInt8] {
+        try decode(bytes, expectedSize: expectedSize, limit: expectedSize ?? DecodeLimits.standard.maxVariableLengthChunkBytes)
+    }
+
+    /// Decodes one or more frames into at most `limit` bytes (exactly `expectedSize` when
+    /// known). A frame header that claims more than `limit` is a typed error, never an
+    /// allocation of that size; a claim within the limit is used for one exact allocation
+    /// only when it is the expected size or small (64 MiB) and plausible for the input, else the frames are
+    /// streamed into a buffer that grows with the actual output and stops at the limit.
+    public func decode(_ bytes: [UInt8], expectedSize: Int?, limit: Int) throws(ZarrError) -> [UInt8] {
         let size = bytes.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, $0.count) }
         if size == ZSTD_CONTENTSIZE_ERROR {
             throw .codecFailure(codec: "zstd", reason: "not a zstd frame")
         }
         if size != ZSTD_CONTENTSIZE_UNKNOWN {
-            let limit = expectedSize ?? Self.maxTrustedSize(bytes.count)
-            if let expectedSize, size > UInt64(expectedSize) {
-                throw .codecFailure(codec: "zstd", reason: "the frame header claims \(size) bytes, the chunk holds \(expectedSize)")
+            if size > UInt64(Swift.max(limit, 0)) {
+                throw .codecFailure(codec: "zstd", reason: "the frame header claims \(size) bytes, the chunk holds at most \(limit)")
             }
-            if size <= UInt64(limit) {
+            let n = Int(size)
+            if n == expectedSize || n <= Swift.min(Self.maxTrustedSize(bytes.count), 1 << 26) {
                 // One frame with a known size; several concatenated frames fall back to streaming.
-                let n = Int(size)
                 var result = 0
-                let out = [UInt8](unsafeUninitializedCapacity: n) { buf, count in
+                let out = try LargeBuffer.bytes(n, what: "zstd output") { buf in
                     result = bytes.withUnsafeBytes { src in
                         Self.decompress(buf.baseAddress, n, src)
                     }
-                    count = (ZSTD_isError(result) == 0 && result == n) ? n : 0
+                    return (ZSTD_isError(result) == 0 && result == n) ? n : 0
                 }
                 if ZSTD_isError(result) == 0 && result == n { return out }
                 // Otherwise (several frames, or a wrong size in the header) stream it.
             }
         }
-        return try streamDecode(bytes, limit: expectedSize)
+        return try streamDecode(bytes, limit: limit, initial: expectedSize)
     }
 
     /// Decodes straight into `destination` when the frame says it holds exactly that many bytes; `false` otherwise.
@@ -134,34 +142,36 @@ public struct ZstdCodec: BytesToBytesCodec, V2Codec {
         return r ?? ZSTD_decompress(dst, capacity, src.baseAddress, src.count)
     }
 
-    /// Streams every frame; with a `limit`, output beyond it is a typed error.
-    func streamDecode(_ bytes: [UInt8], limit: Int? = nil) throws(ZarrError) -> [UInt8] {
+    /// Streams every frame into a buffer that grows with the output; output beyond `limit`
+    /// is a typed error, found before more memory is taken.
+    func streamDecode(_ bytes: [UInt8], limit: Int, initial: Int? = nil) throws(ZarrError) -> [UInt8] {
         guard let ds = ZSTD_createDStream() else { throw .codecFailure(codec: "zstd", reason: "out of memory") }
         defer { ZSTD_freeDStream(ds) }
-        var out: [UInt8] = []
-        let chunk = ZSTD_DStreamOutSize()
-        var buffer = [UInt8](repeating: 0, count: chunk)
+        var out = try BoundedOutput(
+            initial: initial ?? Swift.min(4 * bytes.count, 1 << 26), limit: limit, codec: "zstd")
         var lastResult = 0
         var failure = 0
-        var tooLarge = false
+        var thrown: ZarrError?
         bytes.withUnsafeBytes { src in
             var input = ZSTD_inBuffer(src: src.baseAddress, size: src.count, pos: 0)
             repeat {
-                let (r, produced) = buffer.withUnsafeMutableBytes { dst in
-                    var output = ZSTD_outBuffer(dst: dst.baseAddress, size: dst.count, pos: 0)
+                do throws(ZarrError) { try out.makeRoom() } catch { thrown = error; return }
+                let start = out.produced
+                let (r, produced) = out.buffer.withUnsafeMutableBytes { dst in
+                    var output = ZSTD_outBuffer(dst: dst.baseAddress, size: dst.count, pos: start)
                     let r = ZSTD_decompressStream(ds, &output, &input)
-                    return (r, output.pos)
+                    return (r, output.pos - start)
                 }
                 if ZSTD_isError(r) != 0 { failure = r; return }
                 lastResult = r
-                if let limit, out.count + produced > limit { tooLarge = true; return }
-                out.append(contentsOf: buffer[0..<produced])
-                if produced == 0 && input.pos == input.size { break }
+                out.produced += produced
+                if out.exceeded { thrown = out.tooLarge; return }
+                if produced == 0 && input.pos == input.size && out.produced < out.buffer.count { break }
             } while input.pos < input.size || lastResult != 0
         }
+        if let thrown { throw thrown }
         if failure != 0 { try Self.check(failure) }
-        if tooLarge, let limit { throw .codecFailure(codec: "zstd", reason: "the frames decode to more than the \(limit) bytes of the chunk") }
         guard lastResult == 0 else { throw .codecFailure(codec: "zstd", reason: "truncated frame") }
-        return out
+        return try out.finish()
     }
 }
