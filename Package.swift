@@ -26,9 +26,12 @@ let package = Package(
         cLibrary("CZlib", "zlib1g-dev"),
         cLibrary("CDeflate", "libdeflate-dev"),
         cLibrary("CBzip2", "libbz2-dev"),
+        // openat2(2) for LocalStore: one call opens a key below the root without following
+        // a symbolic link (a per-component walk where it does not exist).
+        .target(name: "CLocalFS"),
         .target(
             name: "Zarr",
-            dependencies: ["CZstd", "CBlosc", "CLZ4", "CZlib", "CDeflate", "CBzip2", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CZstd", "CBlosc", "CLZ4", "CZlib", "CDeflate", "CBzip2", "CLocalFS", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(name: "AnnData", dependencies: ["Zarr"]),
         .executableTarget(

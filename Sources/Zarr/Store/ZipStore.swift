@@ -33,23 +33,32 @@ public final class ZipStore: ListableStore {
     private let fileSize: UInt64
     private let entries: [String: ZipEntry]
     private let sortedKeys: [String]
+    /// The size limits readers apply to this store (the metadata limit also bounds the
+    /// archive's central directory).
+    public let readLimits: ReadLimits
 
     /// Opens the archive at `path` and reads its central directory.
     ///
     /// Throws `ZarrError.io` if the file cannot be opened or is not a readable zip archive (no
     /// end of central directory record, a truncated directory, entries pointing past the end of
-    /// the file), and `ZarrError.unsupportedOperation` for multi-disk archives.
-    public init(path: String, metrics: StoreMetrics? = nil) throws(ZarrError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    /// the file), `ZarrError.unsupportedEntry` when `path` is not a regular file (a named pipe
+    /// is refused without blocking), `ZarrError.valueTooLarge` for a central directory over
+    /// `readLimits.metadataDocumentBytes`, and `ZarrError.unsupportedOperation` for multi-disk
+    /// archives.
+    public init(path: String, metrics: StoreMetrics? = nil, readLimits: ReadLimits = .standard) throws(ZarrError) {
+        // O_NONBLOCK: opening a named pipe must not wait for a writer; fstat then refuses it.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         guard fd >= 0 else { throw .io(key: path, reason: String(cString: strerror(errno))) }
         do throws(ZarrError) {
             var st = stat()
             guard fstat(fd, &st) == 0 else { throw ZarrError.io(key: path, reason: String(cString: strerror(errno))) }
             guard (st.st_mode & S_IFMT) == S_IFREG else {
-                throw ZarrError.io(key: path, reason: "not a regular file")
+                if (st.st_mode & S_IFMT) == S_IFDIR { throw ZarrError.io(key: path, reason: "a directory, not a zip archive") }
+                throw ZarrError.unsupportedEntry(key: path, kind: SpecialFileKind(mode: st.st_mode))
             }
             let size = UInt64(max(0, st.st_size))
-            let list = try ZipArchive.readDirectory(fd: fd, fileSize: size, path: path)
+            let list = try ZipArchive.readDirectory(fd: fd, fileSize: size, path: path,
+                                                    maxDirectoryBytes: readLimits.metadataDocumentBytes)
             var map: [String: ZipEntry] = [:]
             for entry in list {
                 guard let key = Self.key(forEntryName: entry.rawName) else { continue }
@@ -61,6 +70,7 @@ public final class ZipStore: ListableStore {
             self.fileSize = size
             self.entries = map
             self.sortedKeys = map.keys.sorted()
+            self.readLimits = readLimits
         } catch {
             close(fd)
             throw error
@@ -122,6 +132,18 @@ public final class ZipStore: ListableStore {
         let part = Array(whole[Self.clamp(range, size: whole.count)])
         metrics?.recordReceived(part.count)
         return part
+    }
+
+    /// Part of the value at `key`, refused with `ZarrError.valueTooLarge` before it is read
+    /// when it is longer than `limit` bytes. Deflated entries are inflated whole, so their
+    /// whole size counts against the limit.
+    public func get(_ key: String, range: ByteRange, limit: Int) async throws(ZarrError) -> [UInt8]? {
+        try StoreKey.validate(key)
+        guard let entry = entries[key] else { return nil }
+        let whole = entry.uncompressedSize > UInt64(Int.max) ? Int.max : Int(entry.uncompressedSize)
+        let size = entry.method == 0 ? Self.clamp(range, size: whole).count : whole
+        if size > limit { throw .valueTooLarge(key: key, size: size, limit: limit) }
+        return try await get(key, range: range)
     }
 
     /// Whether the archive has an entry for `key`.
