@@ -146,8 +146,9 @@ enum LocalFS {
         guard var fd = try openRoot(root, create: create) else { return nil }
         if depth > 0, let r = path.withPath(depth: depth, { openBeneath(fd, $0, flags: directoryFlags) }) {
             if r.fd >= 0 { close(fd); return r.fd }
-            if !create && (r.errno == ENOENT || r.errno == ENOTDIR) { close(fd); return nil }
-            // A symbolic link, a missing directory to make, ...: the walk says precisely.
+            if !create && r.errno == ENOENT { close(fd); return nil }
+            // A symbolic link (ELOOP, or ENOTDIR for the last component), a file in the way, a
+            // missing directory to make, ...: the walk says precisely.
         }
         for i in 0..<depth {
             let parent = fd
@@ -222,8 +223,9 @@ enum LocalFS {
         let key = path.key
         if let r = path.withPath(depth: path.count, { openBeneath(rootFD, $0, flags: valueFlags) }) {
             if r.fd >= 0 { return try opened(r.fd, key: key) }
-            if r.errno == ENOENT || r.errno == ENOTDIR { return nil }
-            // ELOOP (a symbolic link), ENXIO (a socket), ...: the walk says precisely.
+            if r.errno == ENOENT { return nil }
+            // ELOOP (a symbolic link), ENOTDIR (a file in the way), ENXIO (a socket), ...: the
+            // walk says precisely.
         }
         var dir = dup(rootFD)
         guard dir >= 0 else { throw .io(key: key, reason: errnoText()) }

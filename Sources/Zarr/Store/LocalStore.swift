@@ -239,7 +239,8 @@ public struct LocalStore: WritableStore, ListableStore {
     static func listing(_ dir: Int32, prefix: String) throws(ZarrError) -> (files: [String], directories: [(String, [CChar])]) {
         var files: [String] = []
         var dirs: [(String, [CChar])] = []
-        for e in try LocalFS.entries(dir, key: prefix) {
+        // In name order, so that the entry an error names does not depend on the file system.
+        for e in try LocalFS.entries(dir, key: prefix).sorted(by: { $0.name.lexicographicallyPrecedes($1.name) }) {
             if e.mode == S_IFREG, LocalFS.temporaryOwner(e.name) != nil { continue }
             guard let name = e.string else {
                 throw .invalidEntryName(directory: prefix, name: e.display)
