@@ -13,7 +13,12 @@ int zarr_open_beneath(int dirfd, const char *path, int flags, unsigned int mode)
     memset(&how, 0, sizeof how);
     how.flags = (unsigned long long)(unsigned int)flags;
     how.mode = mode;
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+    /* RESOLVE_NO_SYMLINKS alone: the callers' paths are validated keys (no "..", not
+     * absolute), so without symbolic links they cannot leave dirfd. RESOLVE_BENEATH would add
+     * a global rename-lock check per lookup that retries, and walks the whole depth again,
+     * whenever any rename happens on the system: very slow for deep paths under concurrent
+     * writes. */
+    how.resolve = RESOLVE_NO_SYMLINKS;
     long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
     return (int)fd;
 #else

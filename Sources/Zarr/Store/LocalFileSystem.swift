@@ -199,7 +199,8 @@ enum LocalFS {
     static let beneathAvailable = Atomic<Bool>(true)
 
     /// Opens `path` (components joined by `/`) below the directory `dir` in one call,
-    /// following no symbolic link (`openat2` with `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`):
+    /// following no symbolic link (`openat2` with `RESOLVE_NO_SYMLINKS`; `path` is made of
+    /// validated key components, never `..`, so it cannot leave `dir` otherwise):
     /// the descriptor, or `-1` and the error. `nil` when that cannot be done here, and the
     /// caller walks the components itself.
     static func openBeneath(_ dir: Int32, _ path: UnsafePointer<CChar>, flags: Int32) -> (fd: Int32, errno: Int32)? {
