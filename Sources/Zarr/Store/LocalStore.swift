@@ -172,7 +172,6 @@ public struct LocalStore: WritableStore, ListableStore {
     /// removed themselves, never followed) included.
     public func deletePrefix(_ prefix: String) async throws {
         try StoreKey.validatePrefix(prefix)
-        metrics?.recordRequest(method: "DELETE", bytesSent: 0)
         if prefix.isEmpty {
             guard let dir = try LocalFS.openRoot(root, create: false) else { return }
             defer { close(dir) }
