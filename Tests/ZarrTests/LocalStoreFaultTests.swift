@@ -216,6 +216,27 @@ private final class PipeWatchdog: Sendable {
         #expect(try await store.list(prefix: "") == ["zarr.json"])
     }
 
+    @Test func aZipEntryNameThatIsNotUTF8IsReportedNotDropped() async throws {
+        let dir = temporaryDirectory("latin1-zip")
+        let zip = dir + "/a.zip"
+        let script = """
+            import zipfile, sys
+            with zipfile.ZipFile(sys.argv[1], 'w') as z:
+                z.writestr('zarr.json', '{}')
+                z.writestr('uns/ok/zarr.json', '{}')
+                z.writestr('uns/cafX/zarr.json', '{}')
+            data = open(sys.argv[1], 'rb').read().replace(b'cafX', b'caf\\xe9')
+            open(sys.argv[1], 'wb').write(data)
+            """
+        let (status, output) = try run("/usr/bin/env", ["python3", "-c", script, zip])
+        #expect(status == 0, "\(output)")
+        let store = try ZipStore(path: zip)
+        let expected = ZarrError.invalidEntryName(directory: "uns/", name: "caf\\xE9")
+        await #expect(throws: expected) { _ = try await store.listDirectory("uns/") }
+        await #expect(throws: expected) { _ = try await store.list(prefix: "") }
+        #expect(try await store.list(prefix: "uns/ok/") == ["uns/ok/zarr.json"])
+    }
+
     // MARK: - Temporary files
 
     /// The id of a process that has exited.

@@ -332,27 +332,30 @@ enum LocalFS {
         }
 
         /// The name for messages: invalid bytes as `\xNN`.
-        var display: String {
-            var out = ""
-            var bytes = name.dropLast().map { UInt8(bitPattern: $0) }[...]
-            while !bytes.isEmpty {
-                // The longest valid UTF-8 prefix, then one invalid byte.
-                var n = bytes.count
-                while n > 0, String(validating: bytes.prefix(n), as: UTF8.self) == nil { n -= 1 }
-                if n > 0 {
-                    out += String(decoding: bytes.prefix(n), as: UTF8.self)
-                    bytes = bytes.dropFirst(n)
-                } else if let b = bytes.first {
-                    out += "\\x" + (b < 16 ? "0" : "") + String(b, radix: 16, uppercase: true)
-                    bytes = bytes.dropFirst()
-                }
-            }
-            return out
-        }
+        var display: String { LocalFS.display(name.dropLast().map { UInt8(bitPattern: $0) }) }
 
         var isDotOrDotDot: Bool {
             name.count == 2 && name[0] == 0x2E || name.count == 3 && name[0] == 0x2E && name[1] == 0x2E
         }
+    }
+
+    /// `name` as text for messages: valid UTF-8 as is, each invalid byte as `\xNN`.
+    static func display(_ name: [UInt8]) -> String {
+        var out = ""
+        var bytes = name[...]
+        while !bytes.isEmpty {
+            // The longest valid UTF-8 prefix, then one invalid byte.
+            var n = bytes.count
+            while n > 0, String(validating: bytes.prefix(n), as: UTF8.self) == nil { n -= 1 }
+            if n > 0 {
+                out += String(decoding: bytes.prefix(n), as: UTF8.self)
+                bytes = bytes.dropFirst(n)
+            } else if let b = bytes.first {
+                out += "\\x" + (b < 16 ? "0" : "") + String(b, radix: 16, uppercase: true)
+                bytes = bytes.dropFirst()
+            }
+        }
+        return out
     }
 
     /// Every entry of the open directory `dir` except `.` and `..` (the descriptor stays open).

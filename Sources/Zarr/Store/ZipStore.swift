@@ -14,8 +14,9 @@ import CZlib
 /// Entry names are the keys: zarr-python writes them at the archive root (`zarr.json`,
 /// `X/c/0/0`). Directory entries (names ending in `/`) are skipped, and when a name appears
 /// more than once the last entry in the central directory wins, as in other zip readers. Names
-/// that are not valid store keys (`../evil`, absolute paths, names that are not UTF-8) are
-/// simply unreachable.
+/// that are not valid store keys (`../evil`, absolute paths) are unreachable; a name that is
+/// not UTF-8 is reported: listing a prefix above it throws `ZarrError.invalidEntryName`
+/// naming its directory, rather than dropping it silently.
 ///
 /// The archive is opened once and read with POSIX `pread`, so concurrent reads need no lock.
 /// Stored entries serve byte ranges straight from the file; deflated entries are inflated with
@@ -33,6 +34,8 @@ public final class ZipStore: ListableStore {
     private let fileSize: UInt64
     private let entries: [String: ZipEntry]
     private let sortedKeys: [String]
+    /// Entry names that are not UTF-8 (no key can name them), reported by listings.
+    private let undecodableNames: [[UInt8]]
     /// The size limits readers apply to this store (the metadata limit also bounds the
     /// archive's central directory).
     public let readLimits: ReadLimits
@@ -60,8 +63,12 @@ public final class ZipStore: ListableStore {
             let list = try ZipArchive.readDirectory(fd: fd, fileSize: size, path: path,
                                                     maxDirectoryBytes: readLimits.metadataDocumentBytes)
             var map: [String: ZipEntry] = [:]
+            var undecodable: [[UInt8]] = []
             for entry in list {
-                guard let key = Self.key(forEntryName: entry.rawName) else { continue }
+                guard let key = Self.key(forEntryName: entry.rawName) else {
+                    if String(validating: entry.rawName, as: UTF8.self) == nil { undecodable.append(entry.rawName) }
+                    continue
+                }
                 map[key] = entry  // a later entry replaces an earlier one
             }
             self.path = path
@@ -71,6 +78,7 @@ public final class ZipStore: ListableStore {
             self.entries = map
             self.sortedKeys = map.keys.sorted()
             self.readLimits = readLimits
+            self.undecodableNames = undecodable
         } catch {
             close(fd)
             throw error
@@ -155,6 +163,20 @@ public final class ZipStore: ListableStore {
     /// Every key under `prefix` (`""` for all), at any depth, sorted.
     public func list(prefix: String) async throws(ZarrError) -> [String] {
         try StoreKey.validatePrefix(prefix)
+        let prefixBytes = Array(prefix.utf8)
+        for raw in undecodableNames where raw.starts(with: prefixBytes) {
+            // The first component that is not UTF-8, and the directory that holds it.
+            var start = 0
+            for (i, b) in raw.enumerated() where b == UInt8(ascii: "/") || i == raw.count - 1 {
+                let end = b == UInt8(ascii: "/") ? i : i + 1
+                let component = Array(raw[start..<end])
+                if String(validating: component, as: UTF8.self) == nil {
+                    throw .invalidEntryName(directory: String(decoding: raw[..<start], as: UTF8.self),
+                                            name: LocalFS.display(component))
+                }
+                start = i + 1
+            }
+        }
         if prefix.isEmpty { return sortedKeys }
         return sortedKeys.filter { $0.hasPrefix(prefix) }
     }
