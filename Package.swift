@@ -26,10 +26,12 @@ let package = Package(
         cLibrary("CZlib", "zlib1g-dev"),
         cLibrary("CDeflate", "libdeflate-dev"),
         cLibrary("CBzip2", "libbz2-dev"),
-        .target(name: "CPlatform"),
+        // Linux calls Glibc does not export, for LocalStore: openat2(2) opens a key below the
+        // root without following a symbolic link; renameat2(2) swaps a finished store into place.
+        .target(name: "CLocalFS"),
         .target(
             name: "Zarr",
-            dependencies: ["CPlatform", "CZstd", "CBlosc", "CLZ4", "CZlib", "CDeflate", "CBzip2", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CZstd", "CBlosc", "CLZ4", "CZlib", "CDeflate", "CBzip2", "CLocalFS", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(name: "AnnData", dependencies: ["Zarr"]),
         .executableTarget(

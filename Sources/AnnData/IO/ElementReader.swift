@@ -10,6 +10,10 @@ public struct ElementReader: Sendable {
     public let registry: EncodingRegistry
     /// Every node's metadata by path (`""` = root), when known up front.
     let cache: [String: NodeMetadata]?
+    /// The sorted child names of every node in `cache`, by path: built once, so that walking
+    /// the hierarchy costs time linear in the number of nodes (not a scan of every path per
+    /// group).
+    let childIndex: [String: [String]]?
     /// Threads and requests for chunk decoding.
     public let concurrency: ConcurrencyOptions
     /// When the cache is a consolidated copy that was not checked node by node up front (a
@@ -31,6 +35,7 @@ public struct ElementReader: Sendable {
         self.store = store
         self.registry = registry
         self.cache = cache
+        self.childIndex = cache.map(Self.childIndex(of:))
         self.concurrency = concurrency
         self.verifier = verifier
         self.readCallback = readCallback
@@ -136,7 +141,7 @@ public struct ElementReader: Sendable {
 
     /// v2 only: the root `.zattrs` copy in `.zmetadata` must equal the file.
     static func rootAttributeProblems(_ store: any ReadableStore, root: NodeMetadata) async throws -> [String] {
-        guard root.zarrFormat == .v2, let bytes = try await store.get(NodeMetadata.Keys.zmetadata) else { return [] }
+        guard root.zarrFormat == .v2, let bytes = try await store.getMetadataDocument(NodeMetadata.Keys.zmetadata) else { return [] }
         guard let doc = try? JSONValue.parse(bytes), let listed = doc["metadata"]?[".zattrs"]?.object else { return [] }
         return listed == root.attributes ? [] : ["/: root attributes in .zmetadata differ from .zattrs"]
     }
@@ -196,14 +201,24 @@ public struct ElementReader: Sendable {
             + "e.g. `anndata zarr consolidate` on a local or s3:// copy)"
     }
 
+    /// The sorted child names of every node of `nodes`, by parent path.
+    static func childIndex(of nodes: [String: NodeMetadata]) -> [String: [String]] {
+        var index: [String: [String]] = [:]
+        for path in nodes.keys where !path.isEmpty {
+            let utf8 = path.utf8
+            if let slash = utf8.lastIndex(of: UInt8(ascii: "/")) {
+                index[String(path[..<slash]), default: []].append(String(path[utf8.index(after: slash)...]))
+            } else {
+                index["", default: []].append(path)
+            }
+        }
+        for key in index.keys { index[key]?.sort() }
+        return index
+    }
+
     /// The names of the child nodes of the group at `path`, sorted.
     public func childNames(_ path: String) async throws(AnnDataError) -> [String] {
-        if let cache {
-            let prefix = StoreKey.prefix(of: path)
-            return cache.keys.filter { k in
-                !k.isEmpty && k.hasPrefix(prefix) && k.count > prefix.count && !k.dropFirst(prefix.count).contains("/")
-            }.map { String($0.dropFirst(prefix.count)) }.sorted()
-        }
+        if let childIndex { return childIndex[path] ?? [] }
         return try await annotating(path) {
             let g = try await ZarrGroup.open(store, path: path)
             return try await g.children().map(\.name).sorted()

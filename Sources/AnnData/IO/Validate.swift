@@ -46,11 +46,12 @@ public func validate(_ store: any ReadableStore, registry: EncodingRegistry = .s
     if let cache {
         for (path, node) in cache.sorted(by: { $0.key < $1.key }) {
             let key = ElementReader.encodingKey(of: node)
-            let parts = path.split(separator: "/").map(String.init)
-            let parent = parts.dropLast().joined(separator: "/")
+            let slash = path.utf8.lastIndex(of: UInt8(ascii: "/"))
+            let parent = slash.map { String(path[..<$0]) } ?? ""
+            let name = slash.map { String(path[path.utf8.index(after: $0)...]) } ?? path
             let parentType = cache[parent].map { ElementReader.encodingKey(of: $0).type }
             if key.type.isEmpty {
-                let sparsePart = (parentType == "csr_matrix" || parentType == "csc_matrix") && ["data", "indices", "indptr"].contains(parts.last ?? "")
+                let sparsePart = (parentType == "csr_matrix" || parentType == "csc_matrix") && ["data", "indices", "indptr"].contains(name)
                 if !sparsePart { line(path, "no encoding-type attribute (written by anndata < 0.8, or not an AnnData element)") }
             } else if registry.reader(for: key) == nil {
                 line(path, "unknown encoding-type '\(key.type)' version '\(key.version)'")

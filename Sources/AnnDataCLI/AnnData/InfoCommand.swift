@@ -40,21 +40,14 @@ struct InfoCommand: AsyncParsableCommand {
         print("size on disk: " + (size.map(Self.human) ?? "unknown (remote store)"))
     }
 
-    /// Bytes of a local directory tree or file; `nil` for remote stores.
+    /// Bytes of a local directory tree (regular files only, no symbolic link followed) or
+    /// file; `nil` for remote stores.
     static func sizeOnDisk(_ location: String) -> Int? {
         let fm = FileManager.default
         var isDir: ObjCBool = false
         guard fm.fileExists(atPath: location, isDirectory: &isDir) else { return nil }
         if !isDir.boolValue { return (try? fm.attributesOfItem(atPath: location)[.size] as? Int) ?? nil }
-        var total = 0
-        if let e = fm.enumerator(at: URL(fileURLWithPath: location), includingPropertiesForKeys: [.fileSizeKey, .isRegularFileKey]) {
-            for case let url as URL in e {
-                if let v = try? url.resourceValues(forKeys: [.fileSizeKey, .isRegularFileKey]), v.isRegularFile == true {
-                    total += v.fileSize ?? 0
-                }
-            }
-        }
-        return total
+        return (try? LocalStore(root: location).diskUsage()) ?? nil
     }
 
     static func human(_ bytes: Int) -> String {

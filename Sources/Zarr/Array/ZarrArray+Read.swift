@@ -97,9 +97,10 @@ extension ZarrArray {
         }
         let chain = self.chain
         let chunkShape = metadata.chunkShape
+        let limit = encodedChunkLimit
         return try await Parallel.map(overlaps, limit: options.ioRequests) { ov in
             let key = self.chunkKey(ov.chunk)
-            let bytes = try await store.get(key)
+            let bytes = try await store.get(key, range: .all, limit: limit)
             return DecodeJob(key: key, bytes: bytes, chain: chain, inChunk: ov.inChunk, inRegion: ov.inRegion,
                              extent: ov.extent, chunkShape: chunkShape, coversChunk: ov.coversChunk)
         }
@@ -120,7 +121,7 @@ extension ZarrArray {
         do {
             if ov.coversChunk || inner.count * 2 >= sharding.innerCount {
                 // Most of the shard is needed: one request for all of it.
-                guard let shard = try await store.get(key) else { return inner.map { job($0, nil) } }
+                guard let shard = try await store.get(key, range: .all, limit: encodedChunkLimit) else { return inner.map { job($0, nil) } }
                 let index = try sharding.decodeIndex(try sharding.indexBytes(of: shard), shardSize: shard.count)
                 return inner.map { io in
                     guard let e = index[sharding.innerNumber(io.chunk)] else { return job(io, nil) }
@@ -146,9 +147,11 @@ extension ZarrArray {
                     return job(io, parts[next])
                 }
             }
+            let innerLimit = encodedInnerChunkLimit(sharding)
             return try await Parallel.map(inner, limit: options.ioRequests) { io in
                 guard let e = index[sharding.innerNumber(io.chunk)] else { return job(io, nil) }
-                guard let bytes = try await store.get(key, range: .slice(offset: e.offset, length: e.size)), bytes.count == e.size else {
+                guard let bytes = try await store.get(key, range: .slice(offset: e.offset, length: e.size), limit: innerLimit),
+                      bytes.count == e.size else {
                     throw ZarrError.corruptChunk(key: key, reason: "inner chunk at \(e.offset)+\(e.size) lies outside the shard")
                 }
                 return job(io, bytes)

@@ -66,7 +66,7 @@ extension ZarrArray {
         if ov.coversChunk {
             // Every element is copied in just below: no fill to write first.
             chunk = try NDArray.uninitialized(dataType: dataType, shape: chunkShape)
-        } else if let old = try await store.get(key) {
+        } else if let old = try await store.get(key, range: .all, limit: encodedChunkLimit) {
             do throws(ZarrError) {
                 chunk = try chain.decode(old, limits: decodeLimits)
             } catch {

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A copy of every node's metadata below a group, kept at the group so a hierarchy opens with one
 /// read and no listing: inline in the root `zarr.json` (v3) or in `.zmetadata` (v2), in the
 /// shape zarr-python writes. The per-node documents stay authoritative.
@@ -27,11 +29,11 @@ public struct ConsolidatedMetadata: Sendable, Hashable {
     /// Reads the consolidated metadata of the group at `path`, or `nil` if it has none.
     public static func read(_ store: any ReadableStore, path: String = "") async throws -> ConsolidatedMetadata? {
         let prefix = StoreKey.prefix(of: path)
-        if let bytes = try await store.get(prefix + NodeMetadata.Keys.v3) {
+        if let bytes = try await store.getMetadataDocument(prefix + NodeMetadata.Keys.v3) {
             let doc = try NodeMetadata.parseJSON(bytes, key: prefix + NodeMetadata.Keys.v3)
             return try parseV3Member(doc, path: path)
         }
-        if let bytes = try await store.get(prefix + NodeMetadata.Keys.zmetadata) {
+        if let bytes = try await store.getMetadataDocument(prefix + NodeMetadata.Keys.zmetadata) {
             let doc = try NodeMetadata.parseJSON(bytes, key: prefix + NodeMetadata.Keys.zmetadata)
             return try parseV2(doc, path: path)
         }
@@ -108,24 +110,27 @@ public struct ConsolidatedMetadata: Sendable, Hashable {
     /// metadata.
     public static func collect(_ store: any ListableStore, path: String = "", format: ZarrFormat) async throws -> ConsolidatedMetadata {
         // One listing per group; the children of a group are read concurrently (a remote store
-        // then costs a round trip per level of the hierarchy, not per node).
-        @Sendable func walk(_ rel: String) async throws -> [(path: String, node: NodeMetadata)] {
+        // then costs a round trip per level of the hierarchy, not per node). Nodes are collected
+        // in one list (sorted once at the end), so a deep hierarchy costs time linear in its
+        // nodes rather than copying every subtree once per level.
+        let found = Mutex<[(path: String, node: NodeMetadata)]>([])
+        @Sendable func walk(_ rel: String) async throws {
             let full = StoreKey.join(path, rel)
             let listing = try await store.listDirectory(StoreKey.prefix(of: full))
-            let children = try await Parallel.map(listing.prefixes.sorted(), limit: 16) { name -> [(path: String, node: NodeMetadata)] in
+            _ = try await Parallel.map(listing.prefixes.sorted(), limit: 16) { name in
                 let childRel = StoreKey.join(rel, name)
                 let node: NodeMetadata
                 do {
                     node = try await NodeMetadata.read(store, path: StoreKey.join(path, childRel))
                 } catch ZarrError.nodeNotFound {
-                    return []  // a chunk directory (c/, 0/) or foreign data
+                    return  // a chunk directory (c/, 0/) or foreign data
                 }
-                if case .group = node { return [(childRel, node)] + (try await walk(childRel)) }
-                return [(childRel, node)]
+                found.withLock { $0.append((childRel, node)) }
+                if case .group = node { try await walk(childRel) }
             }
-            return children.flatMap { $0 }
         }
-        return ConsolidatedMetadata(zarrFormat: format, nodes: try await walk(""))
+        try await walk("")
+        return ConsolidatedMetadata(zarrFormat: format, nodes: found.withLock { $0 })
     }
 
     /// Re-consolidates the group at `path`: collects every node's metadata by listing and writes

@@ -22,7 +22,7 @@ public struct ZarrGroup: Sendable {
     public static func open(_ store: any ReadableStore, path: String = "") async throws -> ZarrGroup {
         let p = try StoreKey.normalizeNodePath(path)
         let prefix = StoreKey.prefix(of: p)
-        if let bytes = try await store.get(prefix + NodeMetadata.Keys.v3) {
+        if let bytes = try await store.getMetadataDocument(prefix + NodeMetadata.Keys.v3) {
             let doc = try NodeMetadata.parseJSON(bytes, key: prefix + NodeMetadata.Keys.v3)
             guard case .group(let g) = try NodeMetadata.parseV3(doc, path: p) else {
                 throw ZarrError.nodeKindMismatch(path: p, expected: "a group")
@@ -33,7 +33,7 @@ public struct ZarrGroup: Sendable {
             throw ZarrError.nodeKindMismatch(path: p, expected: "a group")
         }
         var consolidated: ConsolidatedMetadata?
-        if let bytes = try await store.get(prefix + NodeMetadata.Keys.zmetadata) {
+        if let bytes = try await store.getMetadataDocument(prefix + NodeMetadata.Keys.zmetadata) {
             consolidated = try ConsolidatedMetadata.parseV2(try NodeMetadata.parseJSON(bytes, key: prefix + NodeMetadata.Keys.zmetadata), path: p)
         }
         return ZarrGroup(store: store, path: p, metadata: g, consolidated: consolidated)
@@ -105,7 +105,7 @@ public struct ZarrGroup: Sendable {
         let prefix = StoreKey.prefix(of: p)
         var node = try await NodeMetadata.read(store, path: p)
         var keepConsolidated: JSONValue?
-        if let bytes = try await store.get(prefix + NodeMetadata.Keys.v3) {
+        if let bytes = try await store.getMetadataDocument(prefix + NodeMetadata.Keys.v3) {
             keepConsolidated = try NodeMetadata.parseJSON(bytes, key: prefix + NodeMetadata.Keys.v3)["consolidated_metadata"]
         }
         switch node {

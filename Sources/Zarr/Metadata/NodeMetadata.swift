@@ -55,14 +55,14 @@ public enum NodeMetadata: Sendable, Hashable {
     /// Reads the node at `path`: v3 `zarr.json` first, then v2 `.zarray` / `.zgroup` (+ `.zattrs`).
     public static func read(_ store: any ReadableStore, path: String) async throws -> NodeMetadata {
         let prefix = StoreKey.prefix(of: path)
-        if let bytes = try await store.get(prefix + Keys.v3) {
+        if let bytes = try await store.getMetadataDocument(prefix + Keys.v3) {
             return try parseV3(try parseJSON(bytes, key: prefix + Keys.v3), path: path)
         }
-        if let bytes = try await store.get(prefix + Keys.zarray) {
+        if let bytes = try await store.getMetadataDocument(prefix + Keys.zarray) {
             let attrs = try await readV2Attributes(store, prefix: prefix)
             return .array(try ArrayMetadata.parseV2(try parseJSON(bytes, key: prefix + Keys.zarray), attributes: attrs, path: path))
         }
-        if let bytes = try await store.get(prefix + Keys.zgroup) {
+        if let bytes = try await store.getMetadataDocument(prefix + Keys.zgroup) {
             let doc = try parseJSON(bytes, key: prefix + Keys.zgroup)
             guard doc["zarr_format"]?.int == 2 else { throw ZarrError.invalidMetadata(path: path, reason: ".zgroup zarr_format is not 2") }
             let attrs = try await readV2Attributes(store, prefix: prefix)
@@ -72,7 +72,7 @@ public enum NodeMetadata: Sendable, Hashable {
     }
 
     static func readV2Attributes(_ store: any ReadableStore, prefix: String) async throws -> JSONObject {
-        guard let bytes = try await store.get(prefix + Keys.zattrs) else { return [:] }
+        guard let bytes = try await store.getMetadataDocument(prefix + Keys.zattrs) else { return [:] }
         guard let o = try parseJSON(bytes, key: prefix + Keys.zattrs).object else {
             throw ZarrError.invalidMetadata(path: prefix + Keys.zattrs, reason: ".zattrs is not an object")
         }

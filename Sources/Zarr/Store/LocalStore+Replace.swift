@@ -1,4 +1,4 @@
-import CPlatform
+import CLocalFS
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -38,7 +38,7 @@ public enum LocalStoreReplacement {
     ) async throws -> T {
         let dst = try destinationPath(root)
         let (parent, name) = split(dst)
-        try LocalStore.makeDirectories(parent)
+        try LocalFS.makeDirectories(parent)
         removeAbandoned(in: parent, name: name)
 
         var st = stat()
@@ -59,19 +59,19 @@ public enum LocalStoreReplacement {
         let tmp = parent + "/." + name + marker + String(UInt64.random(in: 0...UInt64.max), radix: 36)
         guard mkdir(tmp, 0o755) == 0 else { throw ZarrError.io(key: tmp, reason: LocalStore.errnoText()) }
         let tmpLock: DirectoryLock
-        do { tmpLock = try DirectoryLock(tmp) } catch { _ = cplatform_remove_tree(tmp); throw error }
+        do { tmpLock = try DirectoryLock(tmp) } catch { _ = zarr_remove_tree(tmp); throw error }
         defer { tmpLock.release() }
         let result: T
         do {
             result = try await body(LocalStore(root: tmp, metrics: metrics))
         } catch {
-            _ = cplatform_remove_tree(tmp)
+            _ = zarr_remove_tree(tmp)
             throw error
         }
         try swap(tmp, into: dst)
         // `tmp` now holds the old store (or the empty placeholder): removed now, or by the next
         // write if this process dies first.
-        _ = cplatform_remove_tree(tmp)
+        _ = zarr_remove_tree(tmp)
         return result
     }
 
@@ -96,7 +96,7 @@ public enum LocalStoreReplacement {
     /// Exchanges `tmp` and `dst` atomically; where the file system cannot, moves `dst` aside
     /// into `tmp`'s place by two renames.
     static func swap(_ tmp: String, into dst: String) throws(ZarrError) {
-        if cplatform_rename_exchange(AT_FDCWD, tmp, dst) == 0 { return }
+        if zarr_rename_exchange(AT_FDCWD, tmp, dst) == 0 { return }
         let e = errno
         guard e == EINVAL || e == ENOSYS || e == ENOTSUP else { throw .io(key: dst, reason: LocalStore.errnoText(e)) }
         let aside = tmp + ".old"
@@ -124,7 +124,7 @@ public enum LocalStoreReplacement {
         closedir(dir)
         for path in abandoned {
             guard let lock = try? DirectoryLock(path) else { continue }  // a live writer
-            _ = cplatform_remove_tree(path)
+            _ = zarr_remove_tree(path)
             lock.release()
         }
     }
@@ -209,7 +209,7 @@ extension LocalStoreReplacement {
         let node = try StoreKey.normalizeNodePath(path)
         guard !node.isEmpty else { throw ZarrError.invalidKey(path, reason: "replaceNode needs a node below the root") }
         let root = try destinationPath(store.root)
-        try LocalStore.makeDirectories(root)
+        try LocalFS.makeDirectories(root)
         let lock = try await DirectoryLock.waitingLock(root)
         defer { lock.release() }
         let (parent, name) = split(root)
@@ -217,9 +217,9 @@ extension LocalStoreReplacement {
         let tmp = parent + "/." + name + marker + String(UInt64.random(in: 0...UInt64.max), radix: 36)
         guard mkdir(tmp, 0o755) == 0 else { throw ZarrError.io(key: tmp, reason: LocalStore.errnoText()) }
         let tmpLock: DirectoryLock
-        do { tmpLock = try DirectoryLock(tmp) } catch { _ = cplatform_remove_tree(tmp); throw error }
+        do { tmpLock = try DirectoryLock(tmp) } catch { _ = zarr_remove_tree(tmp); throw error }
         defer {
-            _ = cplatform_remove_tree(tmp)
+            _ = zarr_remove_tree(tmp)
             tmpLock.release()
         }
         let redirect = NodeRedirectStore(base: store, temporary: LocalStore(root: tmp, metrics: store.metrics), prefix: node + "/")
@@ -230,7 +230,7 @@ extension LocalStoreReplacement {
         if lstat(target, &st) == 0 {
             try swap(written, into: target)
         } else {
-            try LocalStore.makeDirectories(String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)]))
+            try LocalFS.makeDirectories(String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)]))
             guard rename(written, target) == 0 else { throw ZarrError.io(key: node, reason: LocalStore.errnoText()) }
         }
         return result
@@ -250,7 +250,7 @@ extension LocalStoreReplacement {
             if errno == ENOENT { return }
             throw ZarrError.io(key: node, reason: LocalStore.errnoText())
         }
-        _ = cplatform_remove_tree(tmp)
+        _ = zarr_remove_tree(tmp)
     }
 }
 

@@ -3,14 +3,32 @@ public enum StoreKey {
     /// Throws unless `key` is a safe relative key: no empty, `.` or `..` segment, no leading
     /// `/`, no NUL, no backslash.
     public static func validate(_ key: String) throws(ZarrError) {
+        // One pass over the bytes: keys are validated on every store request. NUL and
+        // backslash are reported before a bad segment, as the checks were once ordered.
         if key.isEmpty { throw .invalidKey(key, reason: "empty key") }
-        if key.hasPrefix("/") { throw .invalidKey(key, reason: "absolute keys are not allowed") }
-        if key.utf8.contains(0) { throw .invalidKey(key, reason: "NUL byte") }
-        if key.contains("\\") { throw .invalidKey(key, reason: "backslash") }
-        for seg in key.split(separator: "/", omittingEmptySubsequences: false) {
-            if seg.isEmpty { throw .invalidKey(key, reason: "empty path segment") }
-            if seg == "." || seg == ".." { throw .invalidKey(key, reason: "'\(seg)' segment") }
+        var problem: String?
+        var segmentProblem: String?
+        var utf8 = key
+        utf8.withUTF8 { bytes in
+            if bytes[0] == UInt8(ascii: "/") { problem = "absolute keys are not allowed"; return }
+            var segmentStart = 0
+            var dots = 0
+            for i in 0...bytes.count {
+                let b = i < bytes.count ? bytes[i] : UInt8(ascii: "/")
+                if b == 0 { problem = "NUL byte"; return }
+                if b == UInt8(ascii: "\\") { problem = "backslash"; return }
+                if b == UInt8(ascii: ".") { dots += 1; continue }
+                guard b == UInt8(ascii: "/") else { continue }
+                let length = i - segmentStart
+                if segmentProblem == nil {
+                    if length == 0 { segmentProblem = "empty path segment" }
+                    else if dots == length && dots <= 2 { segmentProblem = dots == 1 ? "'.' segment" : "'..' segment" }
+                }
+                segmentStart = i + 1
+                dots = 0
+            }
         }
+        if let problem = problem ?? segmentProblem { throw .invalidKey(key, reason: problem) }
     }
 
     /// Throws unless `prefix` is `""` or a valid key followed by `/`.

@@ -6,10 +6,18 @@ public protocol ReadableStore: Sendable {
     func get(_ key: String) async throws -> [UInt8]?
     /// Part of the value at `key`, or `nil` if there is none. A range past the end is clamped.
     func get(_ key: String, range: ByteRange) async throws -> [UInt8]?
+    /// Part of the value at `key` (see `get(_:range:)`), refused with
+    /// `ZarrError.valueTooLarge` when it is longer than `limit` bytes. Stores that know a
+    /// value's size before reading it (a local file, a zip entry) check it before allocating;
+    /// the default implementation reads and then checks.
+    func get(_ key: String, range: ByteRange, limit: Int) async throws -> [UInt8]?
     /// Whether a value exists at `key`.
     func exists(_ key: String) async throws -> Bool
     /// A short description for messages (a path or URL).
     var storeDescription: String { get }
+    /// The size limits readers apply to this store's metadata documents and variable-length
+    /// chunks (`ReadLimits.standard` unless the store was given others).
+    var readLimits: ReadLimits { get }
 }
 
 /// A store whose every request is a network round trip (HTTP, S3): callers that can choose
@@ -47,6 +55,23 @@ public protocol ListableStore: ReadableStore {
 extension ReadableStore {
     /// Whether a value exists at `key`.
     public func exists(_ key: String) async throws -> Bool { try await get(key, range: .slice(offset: 0, length: 0)) != nil }
+
+    /// Reads the part, then refuses it when it is longer than `limit` bytes.
+    public func get(_ key: String, range: ByteRange, limit: Int) async throws -> [UInt8]? {
+        guard let value = try await get(key, range: range) else { return nil }
+        if value.count > limit { throw ZarrError.valueTooLarge(key: key, size: value.count, limit: limit) }
+        return value
+    }
+
+    /// `ReadLimits.standard`.
+    public var readLimits: ReadLimits { .standard }
+
+    /// The metadata document at `key` (`zarr.json`, `.zarray`, `.zgroup`, `.zattrs`,
+    /// `.zmetadata`), or `nil`; one larger than `readLimits.metadataDocumentBytes` is refused
+    /// with `ZarrError.valueTooLarge` (before it is read, where the store can tell its size).
+    public func getMetadataDocument(_ key: String) async throws -> [UInt8]? {
+        try await get(key, range: .all, limit: readLimits.metadataDocumentBytes)
+    }
 }
 
 /// A store that reads, writes and lists.

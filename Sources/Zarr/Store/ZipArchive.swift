@@ -77,7 +77,7 @@ enum ZipArchive {
 
     /// Parses the central directory of the archive open on `fd`. Entries come back in
     /// central-directory order (so a later duplicate follows an earlier one).
-    static func readDirectory(fd: Int32, fileSize: UInt64, path: String) throws(ZarrError) -> [ZipEntry] {
+    static func readDirectory(fd: Int32, fileSize: UInt64, path: String, maxDirectoryBytes: Int = .max) throws(ZarrError) -> [ZipEntry] {
         guard fileSize >= UInt64(eocdSize) else {
             throw .io(key: path, reason: "not a zip archive (\(fileSize) bytes, too short)")
         }
@@ -141,6 +141,9 @@ enum ZipArchive {
         let cdStart = base + cdOffset
         guard cdSize <= UInt64(Int.max) else {
             throw .io(key: path, reason: "corrupt archive: central directory size \(cdSize) is absurd")
+        }
+        guard cdSize <= UInt64(max(maxDirectoryBytes, 0)) else {
+            throw .valueTooLarge(key: path, size: Int(cdSize), limit: maxDirectoryBytes)
         }
         // Each entry takes at least 46 bytes, so the count cannot exceed what the size allows.
         guard entryCount <= cdSize / UInt64(centralHeaderSize) else {

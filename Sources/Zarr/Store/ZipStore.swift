@@ -14,8 +14,9 @@ import CZlib
 /// Entry names are the keys: zarr-python writes them at the archive root (`zarr.json`,
 /// `X/c/0/0`). Directory entries (names ending in `/`) are skipped, and when a name appears
 /// more than once the last entry in the central directory wins, as in other zip readers. Names
-/// that are not valid store keys (`../evil`, absolute paths, names that are not UTF-8) are
-/// simply unreachable.
+/// that are not valid store keys (`../evil`, absolute paths) are unreachable; a name that is
+/// not UTF-8 is reported: listing a prefix above it throws `ZarrError.invalidEntryName`
+/// naming its directory, rather than dropping it silently.
 ///
 /// The archive is opened once and read with POSIX `pread`, so concurrent reads need no lock.
 /// Stored entries serve byte ranges straight from the file; deflated entries are inflated with
@@ -33,26 +34,41 @@ public final class ZipStore: ListableStore {
     private let fileSize: UInt64
     private let entries: [String: ZipEntry]
     private let sortedKeys: [String]
+    /// Entry names that are not UTF-8 (no key can name them), reported by listings.
+    private let undecodableNames: [[UInt8]]
+    /// The size limits readers apply to this store (the metadata limit also bounds the
+    /// archive's central directory).
+    public let readLimits: ReadLimits
 
     /// Opens the archive at `path` and reads its central directory.
     ///
     /// Throws `ZarrError.io` if the file cannot be opened or is not a readable zip archive (no
     /// end of central directory record, a truncated directory, entries pointing past the end of
-    /// the file), and `ZarrError.unsupportedOperation` for multi-disk archives.
-    public init(path: String, metrics: StoreMetrics? = nil) throws(ZarrError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    /// the file), `ZarrError.unsupportedEntry` when `path` is not a regular file (a named pipe
+    /// is refused without blocking), `ZarrError.valueTooLarge` for a central directory over
+    /// `readLimits.metadataDocumentBytes`, and `ZarrError.unsupportedOperation` for multi-disk
+    /// archives.
+    public init(path: String, metrics: StoreMetrics? = nil, readLimits: ReadLimits = .standard) throws(ZarrError) {
+        // O_NONBLOCK: opening a named pipe must not wait for a writer; fstat then refuses it.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         guard fd >= 0 else { throw .io(key: path, reason: String(cString: strerror(errno))) }
         do throws(ZarrError) {
             var st = stat()
             guard fstat(fd, &st) == 0 else { throw ZarrError.io(key: path, reason: String(cString: strerror(errno))) }
             guard (st.st_mode & S_IFMT) == S_IFREG else {
-                throw ZarrError.io(key: path, reason: "not a regular file")
+                if (st.st_mode & S_IFMT) == S_IFDIR { throw ZarrError.io(key: path, reason: "a directory, not a zip archive") }
+                throw ZarrError.unsupportedEntry(key: path, kind: SpecialFileKind(mode: st.st_mode))
             }
             let size = UInt64(max(0, st.st_size))
-            let list = try ZipArchive.readDirectory(fd: fd, fileSize: size, path: path)
+            let list = try ZipArchive.readDirectory(fd: fd, fileSize: size, path: path,
+                                                    maxDirectoryBytes: readLimits.metadataDocumentBytes)
             var map: [String: ZipEntry] = [:]
+            var undecodable: [[UInt8]] = []
             for entry in list {
-                guard let key = Self.key(forEntryName: entry.rawName) else { continue }
+                guard let key = Self.key(forEntryName: entry.rawName) else {
+                    if String(validating: entry.rawName, as: UTF8.self) == nil { undecodable.append(entry.rawName) }
+                    continue
+                }
                 map[key] = entry  // a later entry replaces an earlier one
             }
             self.path = path
@@ -61,6 +77,8 @@ public final class ZipStore: ListableStore {
             self.fileSize = size
             self.entries = map
             self.sortedKeys = map.keys.sorted()
+            self.readLimits = readLimits
+            self.undecodableNames = undecodable
         } catch {
             close(fd)
             throw error
@@ -124,6 +142,18 @@ public final class ZipStore: ListableStore {
         return part
     }
 
+    /// Part of the value at `key`, refused with `ZarrError.valueTooLarge` before it is read
+    /// when it is longer than `limit` bytes. Deflated entries are inflated whole, so their
+    /// whole size counts against the limit.
+    public func get(_ key: String, range: ByteRange, limit: Int) async throws(ZarrError) -> [UInt8]? {
+        try StoreKey.validate(key)
+        guard let entry = entries[key] else { return nil }
+        let whole = entry.uncompressedSize > UInt64(Int.max) ? Int.max : Int(entry.uncompressedSize)
+        let size = entry.method == 0 ? Self.clamp(range, size: whole).count : whole
+        if size > limit { throw .valueTooLarge(key: key, size: size, limit: limit) }
+        return try await get(key, range: range)
+    }
+
     /// Whether the archive has an entry for `key`.
     public func exists(_ key: String) async throws(ZarrError) -> Bool {
         try StoreKey.validate(key)
@@ -133,6 +163,20 @@ public final class ZipStore: ListableStore {
     /// Every key under `prefix` (`""` for all), at any depth, sorted.
     public func list(prefix: String) async throws(ZarrError) -> [String] {
         try StoreKey.validatePrefix(prefix)
+        let prefixBytes = Array(prefix.utf8)
+        for raw in undecodableNames where raw.starts(with: prefixBytes) {
+            // The first component that is not UTF-8, and the directory that holds it.
+            var start = 0
+            for (i, b) in raw.enumerated() where b == UInt8(ascii: "/") || i == raw.count - 1 {
+                let end = b == UInt8(ascii: "/") ? i : i + 1
+                let component = Array(raw[start..<end])
+                if String(validating: component, as: UTF8.self) == nil {
+                    throw .invalidEntryName(directory: String(decoding: raw[..<start], as: UTF8.self),
+                                            name: LocalFS.display(component))
+                }
+                start = i + 1
+            }
+        }
         if prefix.isEmpty { return sortedKeys }
         return sortedKeys.filter { $0.hasPrefix(prefix) }
     }

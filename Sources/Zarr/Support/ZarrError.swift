@@ -2,6 +2,18 @@
 public enum ZarrError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A key or node path that is not allowed (`..`, absolute, NUL, backslash, empty segment).
     case invalidKey(String, reason: String)
+    /// A store entry that is neither a regular file nor a directory (a symbolic link below a
+    /// local store's root, a named pipe, a socket, a device): local stores read, list and
+    /// descend into regular files and directories only, and follow no symbolic link below their
+    /// root, so that a read never blocks on a pipe, never leaves the store and never loops.
+    case unsupportedEntry(key: String, kind: SpecialFileKind)
+    /// A file name in a local store that is not valid UTF-8, so that no key can name it (the
+    /// directory is given as a key prefix, the name with its invalid bytes as `\xNN`).
+    case invalidEntryName(directory: String, name: String)
+    /// A value (or the requested part of one) larger than the limit set for reading it: a
+    /// metadata document over the store's `ReadLimits`, or a chunk larger than its decoded
+    /// size allows. Checked before the bytes are read.
+    case valueTooLarge(key: String, size: Int, limit: Int)
     /// A metadata document that is missing or cannot be used.
     case invalidMetadata(path: String, reason: String)
     /// No node at this path.
@@ -39,6 +51,14 @@ public enum ZarrError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidKey(let k, let r): return "invalid key '\(k)': \(r)"
+        case .unsupportedEntry(let k, let kind):
+            return kind == .symbolicLink
+                ? "'\(k)' is a symbolic link: symbolic links below a store's root are not followed"
+                : "'\(k)' is a \(kind.rawValue), not a regular file or directory: it is not read"
+        case .invalidEntryName(let d, let n):
+            return "the directory '\(d.isEmpty ? "/" : d)' holds a name that is not valid UTF-8 ('\(n)'): no key can name it"
+        case .valueTooLarge(let k, let size, let limit):
+            return "'\(k)' is \(size) bytes, more than the \(limit) bytes allowed for it: not read"
         case .invalidMetadata(let p, let r): return "invalid metadata at '\(p)': \(r)"
         case .nodeNotFound(let p): return "no Zarr node at '\(p)'"
         case .nodeKindMismatch(let p, let e): return "the node at '\(p)' is not \(e)"

@@ -1,5 +1,5 @@
 #define _GNU_SOURCE
-#include "CPlatform.h"
+#include "CLocalFS.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -7,21 +7,11 @@
 #include <stdio.h>
 #include <unistd.h>
 
-int cplatform_rename_exchange(int dirfd, const char *a, const char *b) {
+int zarr_rename_exchange(int dirfd, const char *a, const char *b) {
 #if defined(__linux__) && defined(RENAME_EXCHANGE)
     return renameat2(dirfd, a, dirfd, b, RENAME_EXCHANGE);
 #else
     (void)dirfd; (void)a; (void)b;
-    errno = ENOSYS;
-    return -1;
-#endif
-}
-
-int cplatform_rename_noreplace(int dirfd, const char *from, const char *to) {
-#if defined(__linux__) && defined(RENAME_NOREPLACE)
-    return renameat2(dirfd, from, dirfd, to, RENAME_NOREPLACE);
-#else
-    (void)dirfd; (void)from; (void)to;
     errno = ENOSYS;
     return -1;
 #endif
@@ -34,7 +24,7 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
     return r;
 }
 
-int cplatform_remove_tree(const char *path) {
+int zarr_remove_tree(const char *path) {
     struct stat st;
     if (lstat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
     if (!S_ISDIR(st.st_mode)) return (unlink(path) == 0 || errno == ENOENT) ? 0 : -1;

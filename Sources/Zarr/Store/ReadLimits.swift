@@ -1,0 +1,70 @@
+/// Size limits that readers apply before reading a value, so that a hostile or damaged store (a
+/// sparse 100 GB file as `zarr.json` or as a chunk) is refused with
+/// `ZarrError.valueTooLarge` instead of exhausting memory. A store carries its limits
+/// (`ReadableStore.readLimits`); `LocalStore` and `ZipStore` take them at creation.
+public struct ReadLimits: Sendable, Hashable {
+    /// The largest metadata document read: `zarr.json`, `.zarray`, `.zgroup`, `.zattrs`,
+    /// `.zmetadata` (and a zip archive's central directory).
+    public var metadataDocumentBytes: Int
+    /// The largest encoded chunk (or shard) of an array whose elements have no fixed size
+    /// (variable-length strings or bytes), whose decoded size the metadata cannot tell.
+    /// Chunks of fixed-size types are bounded by their decoded size instead (see
+    /// `encodedChunkBound(decodedBytes:pieces:)`).
+    public var variableLengthChunkBytes: Int
+
+    /// Limits.
+    public init(metadataDocumentBytes: Int = 256 << 20, variableLengthChunkBytes: Int = 4 << 30) {
+        self.metadataDocumentBytes = metadataDocumentBytes
+        self.variableLengthChunkBytes = variableLengthChunkBytes
+    }
+
+    /// 256 MiB per metadata document, 4 GiB per variable-length chunk.
+    public static let standard = ReadLimits()
+
+    /// The most bytes an encoded chunk may take when it decodes to `decodedBytes` bytes made
+    /// of `pieces` separately encoded parts (inner chunks of a shard, plus its index): the
+    /// codecs' worst-case expansion with a wide margin — an eighth more, 1 KiB of headers per
+    /// piece and 1 MiB — saturating at `Int.max`.
+    public static func encodedChunkBound(decodedBytes: Int, pieces: Int) -> Int {
+        func add(_ a: Int, _ b: Int) -> Int { let (s, o) = a.addingReportingOverflow(b); return o ? .max : s }
+        func mul(_ a: Int, _ b: Int) -> Int { let (s, o) = a.multipliedReportingOverflow(by: b); return o ? .max : s }
+        let d = max(decodedBytes, 0)
+        return add(add(d, d / 8), add(mul(max(pieces, 1), 1 << 10), 1 << 20))
+    }
+}
+
+extension ZarrArray {
+    /// The most bytes one stored chunk (a whole shard, for sharded arrays) of this array may
+    /// take: its decoded size with the margin of `ReadLimits.encodedChunkBound`, or the
+    /// store's `variableLengthChunkBytes` for variable-length types.
+    var encodedChunkLimit: Int {
+        Self.encodedLimit(chunkShape: metadata.chunkShape, chain: chain, store: store)
+    }
+
+    /// The most bytes one inner chunk of a sharded array may take.
+    func encodedInnerChunkLimit(_ sharding: ShardingCodec) -> Int {
+        Self.encodedLimit(chunkShape: sharding.innerChunkShape, chain: sharding.innerChain, store: store)
+    }
+
+    static func encodedLimit(chunkShape: [Int], chain: CodecChain, store: any ReadableStore) -> Int {
+        let type = chain.spec.dataType
+        guard !type.isVariableLength, let itemSize = type.itemSize else {
+            return store.readLimits.variableLengthChunkBytes
+        }
+        var decoded = itemSize
+        for n in chunkShape {
+            let (p, o) = decoded.multipliedReportingOverflow(by: max(n, 0))
+            if o { return .max }
+            decoded = p
+        }
+        return ReadLimits.encodedChunkBound(decodedBytes: decoded, pieces: pieces(chain))
+    }
+
+    /// The number of separately encoded parts in a chunk of `chain`: the leaf chunks of
+    /// (nested) shards, plus one index each.
+    static func pieces(_ chain: CodecChain) -> Int {
+        guard let sharding = chain.arrayToBytes as? ShardingCodec else { return 1 }
+        let (p, o) = sharding.innerCount.multipliedReportingOverflow(by: pieces(sharding.innerChain))
+        return o || p == .max ? .max : p + 1
+    }
+}
