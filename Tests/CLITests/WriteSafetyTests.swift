@@ -125,9 +125,12 @@ import Glibc
         try #require(r.status == 0, "\(r.output)")
 
         var sawOld = 0, sawNew = 0
-        for k in 1...8 {
+        // Three early points (reading the source, or the first writes) and points spread over
+        // the measured run.
+        let points: [Duration] = [.milliseconds(40), .milliseconds(120), .milliseconds(250)] + (1...6).map { full * (Double($0) / 7.0) }
+        for (k, point) in points.enumerated() {
             try await Self.copyTree(src, dst)  // the "old" store: Zarr v2
-            let finished = try await Self.runAndKill(["convert", src, dst, "--overwrite"], after: full * (Double(k) / 9.0))
+            let finished = try await Self.runAndKill(["convert", src, dst, "--overwrite"], after: point)
             let isOld = Self.exists(dst + "/.zgroup"), isNew = Self.exists(dst + "/zarr.json")
             #expect(isOld != isNew, "kill point \(k): neither or both formats at the destination")
             if isOld { sawOld += 1 } else { sawNew += 1 }

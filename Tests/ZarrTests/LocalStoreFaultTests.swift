@@ -13,7 +13,7 @@ import Darwin
 /// writing), so that a regression fails the test instead of hanging it.
 private final class PipeWatchdog: Sendable {
     let done = Atomic<Bool>(false)
-    init(_ path: String, seconds: Double = 5) {
+    init(_ path: String, seconds: Double = 30) {
         let thread = Thread { [self] in
             let deadline = Date().addingTimeInterval(seconds)
             while Date() < deadline {
@@ -70,7 +70,7 @@ private final class PipeWatchdog: Sendable {
         await #expect(throws: ZarrError.unsupportedEntry(key: "g/zarr.json", kind: .namedPipe)) {
             _ = try await NodeMetadata.read(store, path: "g")
         }
-        #expect(Date().timeIntervalSince(start) < 4, "a read waited on the pipe")
+        #expect(Date().timeIntervalSince(start) < 25, "a read waited on the pipe (until the watchdog opened it)")
         // Replacing it by a write is fine: the pipe is renamed over, never opened.
         try await store.set("a/c/1", try a.chain.encode(try NDArray([Int32(7), 8], shape: [2])))
         #expect(try await a.read() == (try NDArray([Int32(1), 2, 7, 8], shape: [4])))
@@ -84,7 +84,7 @@ private final class PipeWatchdog: Sendable {
         defer { watchdog.finish() }
         let start = Date()
         #expect(throws: ZarrError.unsupportedEntry(key: path, kind: .namedPipe)) { _ = try ZipStore(path: path) }
-        #expect(Date().timeIntervalSince(start) < 4, "opening the archive waited on the pipe")
+        #expect(Date().timeIntervalSince(start) < 25, "opening the archive waited on the pipe (until the watchdog opened it)")
     }
 
     // MARK: - Symbolic links

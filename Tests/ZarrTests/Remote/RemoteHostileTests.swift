@@ -16,7 +16,7 @@ final class HostileServer: @unchecked Sendable {
     var url: String { "http://127.0.0.1:\(port)" }
     var endpoint: URL? { URL(string: url) }
 
-    init(lifetime: Int = 90) throws {
+    init(lifetime: Int = 600) throws {
         dir = temporaryDirectory("hostile")
         let portFile = dir + "/.port"
         let p = Process()
