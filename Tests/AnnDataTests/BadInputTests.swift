@@ -5,22 +5,7 @@ import Zarr
 
 /// Bad input is refused with an error that names the element path.
 @Suite("Bad input")
-struct BadInputTests {
-    func written(_ format: ZarrFormat = .v3) async throws -> MemoryStore {
-        let store = MemoryStore()
-        try await Small.make().write(to: store, options: WriteOptions(zarrFormat: format))
-        return store
-    }
-
-    func readError(_ store: any ReadableStore) async -> AnnDataError? {
-        do {
-            _ = try await AnnData.read(from: store)
-            return nil
-        } catch {
-            return error
-        }
-    }
-
+struct BadInputTests: SmallStoreChecks {
     @Test func indexLengthDisagreesWithXOnConstruction() throws {
         #expect(throws: AnnDataError.shapeMismatch(path: "X", reason: "shape [4, 3] does not match (n_obs, n_vars) = [5, 3]")) {
             var a = try Small.make()

@@ -6,22 +6,7 @@ import Zarr
 /// Issue 8 at the AnnData level: attributes of the wrong type and invalid code points are
 /// errors naming the element, never accepted or silently replaced.
 @Suite("Fault crash inputs")
-struct AnnDataFaultCrashTests {
-    func written(_ format: ZarrFormat = .v3) async throws -> MemoryStore {
-        let store = MemoryStore()
-        try await Small.make().write(to: store, options: WriteOptions(zarrFormat: format))
-        return store
-    }
-
-    func readError(_ store: any ReadableStore) async -> AnnDataError? {
-        do {
-            _ = try await AnnData.read(from: store)
-            return nil
-        } catch {
-            return error
-        }
-    }
-
+struct AnnDataFaultCrashTests: SmallStoreChecks {
     @Test(arguments: [JSONValue.string("group"), 3, ["group": "n"], ["group", 7], [nil]] as [JSONValue])
     func columnOrderMustBeAListOfStrings(_ order: JSONValue) async throws {
         let store = try await written()

@@ -195,17 +195,9 @@ public struct LocalStore: WritableStore, ListableStore {
         guard let dir = try LocalFS.openRoot(root, create: false) else { return 0 }
         defer { close(dir) }
         var removed = 0
-        func walk(_ fd: Int32, _ rel: String) throws(ZarrError) {
-            let entries = try LocalFS.entries(fd, key: rel)
+        try Self.walkDirectories(dir) { fd, _, entries in
             removed += LocalFS.removeStaleTemporaries(in: fd, entries: entries, maxAge: maxAge)
-            for e in entries where e.mode == S_IFDIR {
-                let key = rel.isEmpty ? e.display : rel + "/" + e.display
-                guard let sub = try LocalFS.openChild(fd, e.name, create: false, key: { key }) else { continue }
-                defer { close(sub) }
-                try walk(sub, key)
-            }
         }
-        try walk(dir, "")
         return removed
     }
 
@@ -215,21 +207,31 @@ public struct LocalStore: WritableStore, ListableStore {
         guard let dir = try LocalFS.openRoot(root, create: false) else { return nil }
         defer { close(dir) }
         var total = 0
+        try Self.walkDirectories(dir) { fd, _, entries in
+            for e in entries where e.mode == S_IFREG {
+                var st = stat()
+                if fstatat(fd, e.name, &st, AT_SYMLINK_NOFOLLOW) == 0 { total += Int(st.st_size) }
+            }
+        }
+        return total
+    }
+
+    /// Calls `visit` with every directory below (and including) the open directory `dir`:
+    /// its descriptor, its key prefix and its entries; symbolic links are not followed.
+    static func walkDirectories(
+        _ dir: Int32, _ visit: (Int32, String, [LocalFS.Entry]) throws(ZarrError) -> Void
+    ) throws(ZarrError) {
         func walk(_ fd: Int32, _ rel: String) throws(ZarrError) {
-            for e in try LocalFS.entries(fd, key: rel) {
-                if e.mode == S_IFREG {
-                    var st = stat()
-                    if fstatat(fd, e.name, &st, AT_SYMLINK_NOFOLLOW) == 0 { total += Int(st.st_size) }
-                } else if e.mode == S_IFDIR {
-                    let key = rel.isEmpty ? e.display : rel + "/" + e.display
-                    guard let sub = try LocalFS.openChild(fd, e.name, create: false, key: { key }) else { continue }
-                    defer { close(sub) }
-                    try walk(sub, key)
-                }
+            let entries = try LocalFS.entries(fd, key: rel)
+            try visit(fd, rel, entries)
+            for e in entries where e.mode == S_IFDIR {
+                let key = rel.isEmpty ? e.display : rel + "/" + e.display
+                guard let sub = try LocalFS.openChild(fd, e.name, create: false, key: { key }) else { continue }
+                defer { close(sub) }
+                try walk(sub, key)
             }
         }
         try walk(dir, "")
-        return total
     }
 
     /// The keys and subdirectories of the open directory `dir` (key prefix `prefix`): names

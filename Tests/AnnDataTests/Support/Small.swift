@@ -15,3 +15,25 @@ enum Small {
         return try AnnData(X: .dense(X), obs: obs, var: vars, layers: ["sparse": .sparse(csr)], uns: ["k": .scalar(Int64(1))])
     }
 }
+
+/// Store helpers of the bad-input suites.
+protocol SmallStoreChecks {}
+
+extension SmallStoreChecks {
+    /// A memory store holding `Small.make()` written in `format`.
+    func written(_ format: ZarrFormat = .v3) async throws -> MemoryStore {
+        let store = MemoryStore()
+        try await Small.make().write(to: store, options: WriteOptions(zarrFormat: format))
+        return store
+    }
+
+    /// The error reading `store` as an AnnData gives, or `nil` when it reads.
+    func readError(_ store: any ReadableStore) async -> AnnDataError? {
+        do {
+            _ = try await AnnData.read(from: store)
+            return nil
+        } catch {
+            return error
+        }
+    }
+}
