@@ -109,128 +109,60 @@ func annotatingSync<T>(_ path: String, _ body: () throws -> T) throws(AnnDataErr
 }
 
 extension LazyMatrix {
-    /// The rows at `indices` (any order, repeats allowed), all columns, in that order. Rows are
-    /// read in ascending order; rows whose values lie close together (less than one chunk
-    /// apart) are read as one contiguous span, since their chunks would be decoded anyway.
+    /// The rows at `indices` (any order, repeats allowed), all columns, in that order.
+    ///
+    /// Cost: one selection read per array (`ZarrArray.read(_:options:)`), so every chunk the
+    /// rows touch is fetched and decoded once, whatever the order or repeats. For CSR, the
+    /// rows' `indptr` entries are read first, then `data` and `indices` of just those rows'
+    /// spans, side by side.
     public func rows(_ indices: [Int]) async throws(AnnDataError) -> Matrix {
         if let bad = indices.first(where: { $0 < 0 || $0 >= rowCount }) {
             throw .invalidElement(path: path, reason: "row \(bad) is outside 0..<\(rowCount)")
         }
-        let unique = Array(Set(indices)).sorted()
         switch layout {
         case .sparse(.csc, _, _, _):
             throw .unsupported(path: path, reason: "row selections of a CSC matrix need the whole matrix; read it with readElement")
         case .dense(let a):
-            guard a.dataType.itemSize != nil else {
-                throw .unsupported(path: path, reason: "row selections of a variable-length array; read it with readElement")
-            }
-            // One read per run of consecutive rows.
-            var parts: [Int: (NDArray, Int)] = [:]  // first row of a run -> (values, run start)
-            var runStart: [Int: Int] = [:]          // row -> first row of its run
-            for run in Self.runs(unique, gap: 1) {
-                let values = try await rows(run).denseValues(path: path)
-                parts[run.lowerBound] = (values, run.lowerBound)
-                for r in run { runStart[r] = run.lowerBound }
-            }
-            let rowBytes = a.shape.dropFirst().reduce(1, *) * (a.dataType.itemSize ?? 0)
-            var out = [UInt8]()
-            out.reserveCapacity(indices.count * rowBytes)
-            for r in indices {
-                guard let start = runStart[r], let (values, first) = parts[start] else { continue }
-                let offset = (r - first) * rowBytes
-                values.bytes.withUnsafeBufferPointer { out.append(contentsOf: $0[offset..<(offset + rowBytes)]) }
-            }
-            return .dense(try annotatingSync(path) {
-                try NDArray(dataType: a.dataType, shape: [indices.count] + a.shape.dropFirst(), storage: .fixed(out))
-            })
+            let conc = concurrency
+            let selection = [DimensionSelection.indices(indices)] + a.shape.dropFirst().map { _ in DimensionSelection.all }
+            return .dense(try await annotating(path) { try await a.read(selection, options: conc) })
         case .sparse(.csr, let data, let indicesArray, let indptr):
-            return .sparse(try await csrGather(indices, unique: unique, data: data, indices: indicesArray, indptr: indptr))
+            return .sparse(try await csrGather(indices, data: data, indices: indicesArray, indptr: indptr))
         }
     }
 
-    /// The length of the chunks `a` is decoded in: the inner chunks of a sharded array, else its
-    /// chunks (1-D arrays).
-    static func readGranule(_ a: ZarrArray) -> Int {
-        let m = a.metadata
-        if let first = m.codecs.first, first["name"]?.string == "sharding_indexed",
-           let inner = first["configuration"]?["chunk_shape"]?.array?.first?.int {
-            return Swift.max(1, inner)
-        }
-        return Swift.max(1, m.chunkShape.first ?? 1)
-    }
-
-    /// Sorted rows grouped into ranges whose members are less than `gap` apart.
-    static func runs(_ sorted: [Int], gap: Int) -> [Range<Int>] {
-        var out: [Range<Int>] = []
-        for r in sorted {
-            if let last = out.last, r - (last.upperBound - 1) <= gap {
-                out[out.count - 1] = last.lowerBound..<(r + 1)
-            } else {
-                out.append(r..<(r + 1))
-            }
-        }
-        return out
-    }
-
-    func csrGather(_ wanted: [Int], unique: [Int], data: ZarrArray, indices: ZarrArray, indptr: ZarrArray) async throws(AnnDataError) -> SparseMatrix {
+    func csrGather(_ wanted: [Int], data: ZarrArray, indices: ZarrArray, indptr: ZarrArray) async throws(AnnDataError) -> SparseMatrix {
         let conc = concurrency
-        // Offsets of every selected row: indptr read per run of nearby rows.
-        var span: [Int: (lo: Int, hi: Int)] = [:]
-        let ptrGap = Self.readGranule(indptr)
-        for run in Self.runs(unique, gap: ptrGap) {
-            let ptr = try await annotating(path + "/indptr") { try await indptr.read([run.lowerBound..<(run.upperBound + 1)], options: conc) }
-            let offsets = IntegerView.ints(ptr)
-            guard offsets.count == run.count + 1 else {
-                throw .invalidElement(path: path + "/indptr", reason: "expected \(run.count + 1) integer offsets for rows \(run)")
-            }
-            for r in unique where run.contains(r) {
-                let lo = offsets[r - run.lowerBound], hi = offsets[r - run.lowerBound + 1]
-                guard 0 <= lo, lo <= hi, hi <= data.shape[0] else {
-                    throw .invalidElement(path: path + "/indptr", reason: "row \(r) spans \(lo)..<\(hi), outside 0...\(data.shape[0])")
-                }
-                span[r] = (lo, hi)
-            }
+        // The start and end offset of every wanted row, in one selection of indptr.
+        var positions: [Int] = []
+        positions.reserveCapacity(2 * wanted.count)
+        for r in wanted { positions.append(r); positions.append(r + 1) }
+        let ptr = try await annotating(path + "/indptr") { try await indptr.read([.indices(positions)], options: conc) }
+        let offsets = IntegerView.ints(ptr)
+        guard offsets.count == positions.count else {
+            throw .invalidElement(path: path + "/indptr", reason: "expected \(positions.count) integer offsets, found \(offsets.count)")
         }
-        // Values: rows less than one (inner) chunk apart are read as one span, since that chunk
-        // is decoded either way; a span stops growing at four chunks, so that what is copied
-        // out stays near what is needed. Spans are read side by side, as many as codec threads.
-        let granule = Self.readGranule(data)
-        var reads: [(range: Range<Int>, rows: [Int])] = []
-        for r in unique {
-            guard let s = span[r] else { continue }
-            if let last = reads.last, s.lo - last.range.upperBound <= granule, s.hi - last.range.lowerBound <= 4 * granule {
-                reads[reads.count - 1] = (last.range.lowerBound..<Swift.max(last.range.upperBound, s.hi), last.rows + [r])
-            } else {
-                reads.append((s.lo..<s.hi, [r]))
+        var spans: [Range<Int>] = []
+        spans.reserveCapacity(wanted.count)
+        var rebased = [0]
+        rebased.reserveCapacity(wanted.count + 1)
+        for (k, r) in wanted.enumerated() {
+            let lo = offsets[2 * k], hi = offsets[2 * k + 1]
+            guard 0 <= lo, lo <= hi, hi <= data.shape[0] else {
+                throw .invalidElement(path: path + "/indptr", reason: "row \(r) spans \(lo)..<\(hi), outside 0...\(data.shape[0])")
             }
+            spans.append(lo..<hi)
+            rebased.append(rebased[rebased.count - 1] + (hi - lo))
         }
-        var located: [Int: (read: Int, offset: Int)] = [:]
-        for (k, read) in reads.enumerated() {
-            for r in read.rows { if let s = span[r] { located[r] = (k, s.lo - read.range.lowerBound) } }
-        }
-        let serial = ConcurrencyOptions(codecThreads: 1, ioRequests: conc.ioRequests)
-        let values: [(NDArray, NDArray)]
-        do {
-            values = try await Parallel.map(reads.map(\.range), limit: conc.codecThreads) { range in
-                (try await data.read([range], options: serial), try await indices.read([range], options: serial))
-            }
-        } catch { throw AnnDataError.wrap(error, path: path) }
-        // Assembled in the requested order.
-        let dataSize = data.metadata.dataType.itemSize ?? 0, indexSize = indices.metadata.dataType.itemSize ?? 0
-        var outData: [UInt8] = [], outIndices: [UInt8] = [], offsets = [0]
-        for r in wanted {
-            guard let s = span[r], let (k, offset) = located[r] else { continue }
-            let n = s.hi - s.lo
-            values[k].0.bytes.withUnsafeBufferPointer { outData.append(contentsOf: $0[(offset * dataSize)..<((offset + n) * dataSize)]) }
-            values[k].1.bytes.withUnsafeBufferPointer { outIndices.append(contentsOf: $0[(offset * indexSize)..<((offset + n) * indexSize)]) }
-            offsets.append(offsets[offsets.count - 1] + n)
-        }
-        let nnz = offsets[offsets.count - 1]
+        // data and indices of those rows, in the wanted order, side by side.
+        let selection: [DimensionSelection] = [.ranges(spans)]
+        async let values = annotating(path + "/data") { try await data.read(selection, options: conc) }
+        async let columns = annotating(path + "/indices") { try await indices.read(selection, options: conc) }
+        let parts: (NDArray, NDArray)
+        do { parts = (try await values, try await columns) } catch { throw AnnDataError.wrap(error, path: path) }
         let m = try annotatingSync(path) {
-            SparseMatrix(unchecked: .csr, shape: [wanted.count, shape[1]],
-                         data: try NDArray(dataType: data.metadata.dataType, shape: [nnz], storage: .fixed(outData)),
-                         indices: try NDArray(dataType: indices.metadata.dataType, shape: [nnz], storage: .fixed(outIndices)),
-                         indptr: try IntegerView.array(offsets, like: indptr.metadata.dataType))
+            SparseMatrix(unchecked: .csr, shape: [wanted.count, shape[1]], data: parts.0, indices: parts.1,
+                         indptr: try IntegerView.array(rebased, like: indptr.metadata.dataType))
         }
         try m.validate(path: path)
         return m

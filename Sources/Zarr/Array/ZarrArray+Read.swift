@@ -7,234 +7,377 @@ import Darwin
 #endif
 
 extension ZarrArray {
-    /// One piece of work for the decoders: the encoded bytes of a chunk (or `nil` for a missing
-    /// one) and where its overlap goes.
-    struct DecodeJob: Sendable {
-        var key: String
-        var bytes: [UInt8]?
-        var chain: CodecChain
-        var inChunk: [Int]
-        var inRegion: [Int]
-        var extent: [Int]
-        var chunkShape: [Int]
-        var coversChunk: Bool
-    }
-
     /// Reads `region` (the whole array when `nil`). Only the chunks the region touches are
     /// fetched; for sharded arrays, only the shard indexes and the inner chunks it touches.
     /// Missing chunks read as the fill value.
     public func read(_ region: [Range<Int>]? = nil, options: ConcurrencyOptions = .automatic) async throws -> NDArray {
         let region = region ?? fullRegion
         try checkRegion(region)
-        let outShape = region.map(\.count)
-        var out = try NDArray.uninitialized(dataType: dataType, shape: outShape, hugePages: options.hugePages)
-        let overlaps = metadata.grid.overlaps(region)
-        // Work in batches so that encoded bytes in memory stay bounded (two batches at most):
-        // the next batch is fetched while the current one is decoded.
-        let batch = max(4 * options.codecThreads, 16)
+        return try await read(region.map(DimensionSelection.range), options: options)
+    }
+
+    /// Reads an orthogonal selection: one `DimensionSelection` per dimension (ranges, index
+    /// arrays in any order with repeats, masks, lists of ranges); the result has, on each axis,
+    /// the selected indices in the order given.
+    ///
+    /// Cost: each chunk the selection touches is fetched and decoded at most once per call,
+    /// whatever the order or repeats of the indices; from a sharded array only the indexes and
+    /// the inner chunks touched are read (the chain decides, see `CodecChain.pieces`). Chunks
+    /// are fetched a batch ahead of decoding, so encoded bytes in memory stay within two
+    /// batches; decoding runs on `options.codecThreads` threads, straight into the result
+    /// where a whole chunk lands contiguously. Missing chunks read as the fill value.
+    public func read(_ selection: [DimensionSelection], options: ConcurrencyOptions = .automatic) async throws -> NDArray {
+        var plan = try SelectionPlan(array: self, selection: selection)
+        var out = try NDArray.uninitialized(dataType: dataType, shape: plan.shape, hugePages: options.hugePages)
+        plan.locateChunks(metadata.chunkShape)
         let scratch = ScratchBuffers(count: options.codecThreads)
-        var start = 0
-        func nextFetch() -> Task<[DecodeJob], any Error>? {
-            guard start < overlaps.count else { return nil }
-            let part = Array(overlaps[start..<min(start + batch, overlaps.count)])
-            start += part.count
-            return Task { try await self.fetchJobs(part, options: options) }
+        switch out.storage {
+        case .fixed(var buffer):
+            out.storage = .fixed([])
+            try await readPlan(plan, options: options) { jobs in
+                try buffer.withUnsafeMutableBytes { dst in
+                    guard let base = dst.baseAddress else { return }
+                    try decodeFixed(jobs, into: base, shape: plan.shape, threads: options.codecThreads, scratch: scratch)
+                }
+            }
+            out.storage = .fixed(buffer)
+        case .variable(var values):
+            out.storage = .variable([])
+            try await readPlan(plan, options: options) { jobs in
+                try decodeVariable(jobs, into: &values, shape: plan.shape, threads: options.codecThreads)
+            }
+            out.storage = .variable(values)
         }
-        var pending = nextFetch()
-        while let current = pending {
-            let jobs = try await current.value
-            pending = nextFetch()
-            do {
-                try decode(jobs, into: &out, options: options, scratch: scratch)
-            } catch {
-                pending?.cancel()
-                _ = try? await pending?.value
-                throw error
+        if case .fixed(let b) = out.storage {
+            let failure: ZarrError? = b.withUnsafeBytes { raw in
+                do throws(ZarrError) { try checkCodePoints(raw, plan: plan) } catch { return error }
+                return nil
+            }
+            if let failure { throw failure }
+        }
+        return out
+    }
+
+    /// Reads an orthogonal selection (see `read(_:options:)`) into `destination`, which must
+    /// hold exactly the selection's elements in C order: the caller owns the memory (a buffer
+    /// handed to another library, or one reused across reads). Arrays of fixed-size elements
+    /// only.
+    public func read(
+        _ selection: [DimensionSelection], into destination: UnsafeMutableRawBufferPointer, options: ConcurrencyOptions = .automatic
+    ) async throws {
+        guard let size = dataType.itemSize, !dataType.isVariableLength else {
+            throw ZarrError.unsupportedOperation("reading \(dataType) values into a caller's buffer at '\(path)' (variable-length elements)")
+        }
+        var plan = try SelectionPlan(array: self, selection: selection)
+        let count = try LargeBuffer.checkedCount(plan.shape, what: "a selection of '\(path)'")
+        guard destination.count == count * size else {
+            throw ZarrError.valueMismatch("a buffer of \(destination.count) bytes for \(count) elements of \(size) bytes at '\(path)'")
+        }
+        plan.locateChunks(metadata.chunkShape)
+        guard let base = destination.baseAddress else { return }
+        let target = UncheckedBox(base)
+        let scratch = ScratchBuffers(count: options.codecThreads)
+        try await readPlan(plan, options: options) { jobs in
+            try decodeFixed(jobs, into: target.value, shape: plan.shape, threads: options.codecThreads, scratch: scratch)
+        }
+        try checkCodePoints(UnsafeRawBufferPointer(destination), plan: plan)
+    }
+
+    /// The shape of the smallest part of the array that decodes on its own: the inner chunk
+    /// shape of a sharded array (innermost, when nested), else the chunk shape. Callers that
+    /// align their reads to it decode nothing twice.
+    public var readGranule: [Int] { chain.readGranule }
+
+    /// One piece to decode: its bytes and chain, and where its selected elements go.
+    struct PieceJob: Sendable {
+        /// The store key of the chunk that holds the piece.
+        var key: String
+        /// The encoded piece.
+        var piece: EncodedPiece
+        /// Per dimension, the selected runs inside the piece (sources relative to its origin).
+        var runs: [[DimensionPlan.Run]]
+    }
+
+    /// Fetches the plan's chunks a batch ahead of `decode`, which gets each batch's pieces in
+    /// order. The fetches are child tasks: cancelling the read, or an error, stops them.
+    func readPlan(_ plan: SelectionPlan, options: ConcurrencyOptions, decode: ([PieceJob]) throws -> Void) async throws {
+        let total = plan.chunkCount
+        if total == 0 { return }
+        let batch = Swift.max(4 * options.codecThreads, 16)
+        let batches = (total + batch - 1) / batch
+        try await withThrowingTaskGroup(of: [PieceJob].self) { group in
+            group.addTask { try await self.fetch(plan, 0..<Swift.min(batch, total), options: options) }
+            var done = 0
+            while let jobs = try await group.next() {
+                done += 1
+                if done < batches {
+                    let range = (done * batch)..<Swift.min((done + 1) * batch, total)
+                    group.addTask { try await self.fetch(plan, range, options: options) }
+                }
+                try decode(jobs)
             }
         }
-        try checkCodePoints(out, region: region)
-        return out
+    }
+
+    /// Asks the chain for the pieces of chunks `numbers` of the plan.
+    func fetch(_ plan: SelectionPlan, _ numbers: Range<Int>, options: ConcurrencyOptions) async throws -> [PieceJob] {
+        let store = self.store, chain = self.chain, limits = decodeLimits
+        let rank = shape.count
+        let nested = try await Parallel.map(Array(numbers), limit: options.ioRequests) { n -> [PieceJob] in
+            let (chunk, runs) = plan.chunk(n)
+            let key = self.chunkKey(chunk)
+            let subset = ChunkSubset(runs: runs.map(DimensionPlan.coveredRanges))
+            let pieces: [EncodedPiece]
+            do {
+                pieces = try await chain.pieces(
+                    for: subset, from: StoreValueSource(store: store, key: key, ioRequests: options.ioRequests),
+                    ioRequests: options.ioRequests, limits: limits)
+            } catch let error as ZarrError {
+                if case .codecFailure(_, let reason) = error { throw ZarrError.corruptChunk(key: key, reason: reason) }
+                throw error
+            }
+            return pieces.compactMap { p in
+                let local = (0..<rank).map { d in DimensionPlan.clip(runs[d], origin: p.origin[d], extent: p.shape[d]) }
+                if local.contains(where: \.isEmpty) { return nil }
+                return PieceJob(key: key, piece: p, runs: local)
+            }
+        }
+        return nested.flatMap { $0 }
+    }
+
+    /// Decodes fixed-size pieces into `dst` (a C-order buffer of `shape`) on up to `threads`
+    /// threads: straight into place when a whole piece lands contiguously, else into the
+    /// worker's reused buffer and copied out run by run.
+    func decodeFixed(
+        _ jobs: [PieceJob], into dst: UnsafeMutableRawPointer, shape: [Int], threads: Int, scratch: ScratchBuffers
+    ) throws(ZarrError) {
+        let size = dataType.itemSize ?? 1
+        let element = metadata.fillValue.elementBytes(for: dataType)
+        let limits = decodeLimits
+        let outStrides = Self.strides(shape)
+        let target = UncheckedBox(dst)
+        try Parallel.forEach(jobs.count, threads: threads) { (worker: Int, i: Int) throws(ZarrError) in
+            let job = jobs[i]
+            let base = target.value
+            let pieceShape = job.piece.shape
+            let chain = job.piece.chain
+            guard let bytes = job.piece.bytes else {
+                Self.forEachRun(job.runs, srcStrides: Self.strides(pieceShape), dstStrides: outStrides) { _, d, n in
+                    Self.fill(base + d * size, count: n, element: element)
+                }
+                return
+            }
+            do throws(ZarrError) {
+                if chain.decodesInPlace, let start = Self.wholePieceOrigin(job.runs, pieceShape: pieceShape),
+                   RegionCopy.isContiguous(shape: shape, origin: start, extent: pieceShape)
+                {
+                    let off = RegionCopy.offset(of: start, shape: shape, itemSize: size)
+                    let span = UnsafeMutableRawBufferPointer(start: base + off, count: pieceShape.reduce(1, *) * size)
+                    if try chain.decode(bytes, into: span) { return }
+                }
+                let srcStrides = Self.strides(pieceShape)
+                if chain.decodesInPlace {
+                    let pieceBytes = try LargeBuffer.checkedBytes(
+                        count: try LargeBuffer.checkedCount(pieceShape, what: "a chunk"), itemSize: size, what: "a chunk")
+                    let buf = try scratch.buffer(worker, bytes: pieceBytes)
+                    if try chain.decode(bytes, into: buf), let s = buf.baseAddress {
+                        Self.forEachRun(job.runs, srcStrides: srcStrides, dstStrides: outStrides) { from, to, n in
+                            (base + to * size).copyMemory(from: s + from * size, byteCount: n * size)
+                        }
+                        return
+                    }
+                }
+                let piece = try chain.decode(bytes, limits: limits)
+                piece.bytes.withUnsafeBytes { src in
+                    guard let s = src.baseAddress else { return }
+                    Self.forEachRun(job.runs, srcStrides: srcStrides, dstStrides: outStrides) { from, to, n in
+                        (base + to * size).copyMemory(from: s + from * size, byteCount: n * size)
+                    }
+                }
+            } catch {
+                throw error.inChunk(job.key)
+            }
+        }
+    }
+
+    /// Decodes variable-length pieces in parallel, then places their selected elements.
+    func decodeVariable(_ jobs: [PieceJob], into values: inout [[UInt8]], shape: [Int], threads: Int) throws(ZarrError) {
+        let limits = decodeLimits
+        let slots = UncheckedBox(UnsafeMutableBufferPointer<NDArray?>.allocate(capacity: jobs.count))
+        slots.value.initialize(repeating: nil)
+        defer { slots.value.deinitialize(); slots.value.deallocate() }
+        try Parallel.forEach(jobs.count, threads: threads) { (i) throws(ZarrError) in
+            guard let bytes = jobs[i].piece.bytes else { return }
+            do throws(ZarrError) {
+                slots.value[i] = try jobs[i].piece.chain.decode(bytes, limits: limits)
+            } catch {
+                throw error.inChunk(jobs[i].key)
+            }
+        }
+        let outStrides = Self.strides(shape)
+        let fill = metadata.fillValue.elementBytes(for: dataType)
+        for (i, job) in jobs.enumerated() {
+            let decoded: [[UInt8]]?
+            if let piece = slots.value[i], case .variable(let v) = piece.storage { decoded = v } else { decoded = nil }
+            Self.forEachRun(job.runs, srcStrides: Self.strides(job.piece.shape), dstStrides: outStrides) { from, to, n in
+                for k in 0..<n { values[to + k] = decoded.map { $0[from + k] } ?? fill }
+            }
+        }
+    }
+
+    /// The output origin of a piece whose every element is selected in order (one run per
+    /// dimension covering the piece), else `nil`.
+    static func wholePieceOrigin(_ runs: [[DimensionPlan.Run]], pieceShape: [Int]) -> [Int]? {
+        var origin: [Int] = []
+        origin.reserveCapacity(runs.count)
+        for (d, dim) in runs.enumerated() {
+            guard dim.count == 1, dim[0].source == 0, dim[0].length == pieceShape[d] else { return nil }
+            origin.append(dim[0].output)
+        }
+        return origin
+    }
+
+    /// Element strides of a C-order array of `shape`.
+    static func strides(_ shape: [Int]) -> [Int] {
+        var s = [Int](repeating: 1, count: shape.count)
+        var n = 1
+        for d in stride(from: shape.count - 1, through: 0, by: -1) {
+            s[d] = n
+            n *= shape[d]
+        }
+        return s
+    }
+
+    /// Calls `body(source element, destination element, count)` for every contiguous span of
+    /// the outer product of `runs` (the last dimension's runs are the spans).
+    static func forEachRun(
+        _ runs: [[DimensionPlan.Run]], srcStrides: [Int], dstStrides: [Int], _ body: (Int, Int, Int) -> Void
+    ) {
+        let rank = runs.count
+        if rank == 0 { body(0, 0, 1); return }
+        func visit(_ d: Int, _ src: Int, _ dst: Int) {
+            if d == rank - 1 {
+                for r in runs[d] { body(src + r.source, dst + r.output, r.length) }
+                return
+            }
+            for r in runs[d] {
+                for k in 0..<r.length {
+                    visit(d + 1, src + (r.source + k) * srcStrides[d], dst + (r.output + k) * dstStrides[d])
+                }
+            }
+        }
+        visit(0, 0, 0)
+    }
+
+    /// Writes `count` copies of `element` at `p`.
+    static func fill(_ p: UnsafeMutableRawPointer, count: Int, element: [UInt8]) {
+        let size = element.count
+        guard count > 0, size > 0 else { return }
+        if element.allSatisfy({ $0 == 0 }) {
+            p.initializeMemory(as: UInt8.self, repeating: 0, count: count * size)
+            return
+        }
+        element.withUnsafeBytes { e in
+            guard let eb = e.baseAddress else { return }
+            p.copyMemory(from: eb, byteCount: size)
+        }
+        var done = size
+        let total = count * size
+        while done < total {
+            let n = Swift.min(done, total - done)
+            (p + done).copyMemory(from: p, byteCount: n)
+            done += n
+        }
     }
 
     /// For `U<n>` (UTF-32) arrays: every code unit must be a Unicode scalar value (not a
     /// surrogate, at most U+10FFFF) or the zero padding. Anything else is a typed error naming
     /// the chunk that holds it, never a silent U+FFFD later.
-    func checkCodePoints(_ values: NDArray, region: [Range<Int>]) throws(ZarrError) {
-        guard case .fixedUTF32(let length) = dataType, length > 0, case .fixed(let b) = values.storage else { return }
-        let bad: Int? = b.withUnsafeBytes { raw in
-            let units = raw.count / 4
-            for u in 0..<units {
-                let v = raw.loadUnaligned(fromByteOffset: 4 * u, as: UInt32.self).littleEndian
-                if v > 0x10FFFF || (0xD800...0xDFFF).contains(v) { return u }
-            }
-            return nil
+    func checkCodePoints(_ raw: UnsafeRawBufferPointer, plan: SelectionPlan) throws(ZarrError) {
+        guard case .fixedUTF32(let length) = dataType, length > 0 else { return }
+        var bad: Int?
+        let units = raw.count / 4
+        for u in 0..<units {
+            let v = raw.loadUnaligned(fromByteOffset: 4 * u, as: UInt32.self).littleEndian
+            if v > 0x10FFFF || (0xD800...0xDFFF).contains(v) { bad = u; break }
         }
         guard let unit = bad else { return }
-        // The element's index in the region, then in the array, then its chunk.
+        // The element's position in the result, then in the array, then its chunk.
         var rest = unit / length
-        var index = [Int](repeating: 0, count: region.count)
-        for d in stride(from: region.count - 1, through: 0, by: -1) {
-            let n = Swift.max(region[d].count, 1)
-            index[d] = region[d].lowerBound + rest % n
+        var index = [Int](repeating: 0, count: plan.shape.count)
+        for d in stride(from: plan.shape.count - 1, through: 0, by: -1) {
+            let n = Swift.max(plan.shape[d], 1)
+            index[d] = plan.dimensions[d].source(ofOutput: rest % n) ?? 0
             rest /= n
         }
         let chunk = zip(index, metadata.chunkShape).map { $0 / $1 }
-        let v = b.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4 * unit, as: UInt32.self).littleEndian }
+        let v = raw.loadUnaligned(fromByteOffset: 4 * unit, as: UInt32.self).littleEndian
         let hex = String(v, radix: 16, uppercase: true)
         throw ZarrError.corruptChunk(
             key: chunkKey(chunk),
             reason: "element \(index) of \(dataType.name) array '\(path)' holds 0x\(hex), not a Unicode scalar value")
     }
+}
 
-    /// Fetches what the overlaps need: whole chunks, or shard indexes then inner chunks.
-    func fetchJobs(_ overlaps: [ChunkGrid.Overlap], options: ConcurrencyOptions) async throws -> [DecodeJob] {
-        let store = self.store
-        if let sharding = shardingCodec {
-            let nested = try await Parallel.map(overlaps, limit: options.ioRequests) { ov in
-                try await self.shardJobs(ov, sharding: sharding, store: store, options: options)
-            }
-            return nested.flatMap { $0 }
-        }
-        let chain = self.chain
-        let chunkShape = metadata.chunkShape
-        let limit = encodedChunkLimit
-        return try await Parallel.map(overlaps, limit: options.ioRequests) { ov in
-            let key = self.chunkKey(ov.chunk)
-            let bytes = try await store.get(key, range: .all, limit: limit)
-            return DecodeJob(key: key, bytes: bytes, chain: chain, inChunk: ov.inChunk, inRegion: ov.inRegion,
-                             extent: ov.extent, chunkShape: chunkShape, coversChunk: ov.coversChunk)
-        }
+/// A selection resolved against an array's chunk grid: per dimension, the chunks it touches
+/// and the runs inside each; the chunks are numbered in C order of their product.
+struct SelectionPlan: Sendable {
+    /// One chunk row/column of one dimension and the runs inside it.
+    struct Block: Sendable {
+        var index: Int
+        var runs: [DimensionPlan.Run]
     }
 
-    /// The inner-chunk jobs of one shard overlap.
-    func shardJobs(_ ov: ChunkGrid.Overlap, sharding: ShardingCodec, store: any ReadableStore, options: ConcurrencyOptions) async throws -> [DecodeJob] {
-        let key = chunkKey(ov.chunk)
-        let innerShape = sharding.innerChunkShape
-        let innerGrid = ChunkGrid(shape: metadata.chunkShape, chunkShape: innerShape)
-        let region = (0..<ov.extent.count).map { ov.inChunk[$0]..<(ov.inChunk[$0] + ov.extent[$0]) }
-        let inner = innerGrid.overlaps(region)
-        @Sendable func job(_ io: ChunkGrid.Overlap, _ bytes: [UInt8]?) -> DecodeJob {
-            DecodeJob(key: key, bytes: bytes, chain: sharding.innerChain, inChunk: io.inChunk,
-                      inRegion: zip(ov.inRegion, io.inRegion).map(+), extent: io.extent, chunkShape: innerShape,
-                      coversChunk: io.coversChunk)
+    /// The resolved selection of each dimension.
+    let dimensions: [DimensionPlan]
+    /// The result's shape.
+    let shape: [Int]
+    /// Per dimension, the chunks touched, ascending (empty until `locateChunks`).
+    private(set) var blocks: [[Block]] = []
+
+    /// Resolves `selection` for `array`; a selection of the wrong rank or outside the array
+    /// is a typed error naming the array. The chunks are located by `locateChunks`, once the
+    /// caller has the memory for the result (their number grows with it).
+    init(array: ZarrArray, selection: [DimensionSelection]) throws(ZarrError) {
+        guard selection.count == array.shape.count else {
+            throw .invalidSelection("\(selection.count) selections for an array of rank \(array.shape.count) at '\(array.path)'")
         }
-        do {
-            if ov.coversChunk || inner.count * 2 >= sharding.innerCount {
-                // Most of the shard is needed: one request for all of it.
-                guard let shard = try await store.get(key, range: .all, limit: encodedChunkLimit) else { return inner.map { job($0, nil) } }
-                let index = try sharding.decodeIndex(try sharding.indexBytes(of: shard), shardSize: shard.count)
-                return inner.map { io in
-                    guard let e = index[sharding.innerNumber(io.chunk)] else { return job(io, nil) }
-                    return job(io, Array(shard[e.offset..<e.offset + e.size]))
-                }
-            }
-            guard let indexBytes = try await store.get(key, range: sharding.indexRange) else { return inner.map { job($0, nil) } }
-            let index = try sharding.decodeIndex(indexBytes, shardSize: nil)
-            if let multi = store as? any MultiRangeReadableStore {
-                // A remote store: one call for every inner chunk, adjacent ones merged into one
-                // request by the store.
-                let wanted = inner.compactMap { io in index[sharding.innerNumber(io.chunk)] }
-                guard let parts = try await multi.get(key, ranges: wanted.map { .slice(offset: $0.offset, length: $0.size) }) else {
-                    throw ZarrError.corruptChunk(key: key, reason: "the shard disappeared while it was read")
-                }
-                var next = 0
-                return try inner.map { io in
-                    guard let e = index[sharding.innerNumber(io.chunk)] else { return job(io, nil) }
-                    defer { next += 1 }
-                    guard next < parts.count, parts[next].count == e.size else {
-                        throw ZarrError.corruptChunk(key: key, reason: "inner chunk at \(e.offset)+\(e.size) lies outside the shard")
-                    }
-                    return job(io, parts[next])
-                }
-            }
-            let innerLimit = encodedInnerChunkLimit(sharding)
-            return try await Parallel.map(inner, limit: options.ioRequests) { io in
-                guard let e = index[sharding.innerNumber(io.chunk)] else { return job(io, nil) }
-                guard let bytes = try await store.get(key, range: .slice(offset: e.offset, length: e.size), limit: innerLimit),
-                      bytes.count == e.size else {
-                    throw ZarrError.corruptChunk(key: key, reason: "inner chunk at \(e.offset)+\(e.size) lies outside the shard")
-                }
-                return job(io, bytes)
-            }
-        } catch let error as ZarrError {
-            if case .codecFailure(_, let reason) = error { throw ZarrError.corruptChunk(key: key, reason: reason) }
-            throw error
+        var dims: [DimensionPlan] = []
+        for (d, s) in selection.enumerated() {
+            dims.append(try DimensionPlan(s, extent: array.shape[d], dimension: d, path: array.path))
         }
+        dimensions = dims
+        shape = dims.map(\.count)
     }
 
-    /// Decodes jobs into `out` on up to `options.codecThreads` threads.
-    func decode(_ jobs: [DecodeJob], into out: inout NDArray, options: ConcurrencyOptions, scratch: ScratchBuffers) throws(ZarrError) {
-        let shape = out.shape
-        let fill = metadata.fillValue
-        let type = dataType
-        let limits = decodeLimits
-        switch out.storage {
-        case .fixed(var buffer):
-            out.storage = .fixed([])
-            defer { out.storage = .fixed(buffer) }
-            let size = type.itemSize ?? 1
-            let element = fill.elementBytes(for: type)
-            let failure: ZarrError? = buffer.withUnsafeMutableBytes { dst in
-                guard let base = dst.baseAddress else { return nil }
-                let target = UncheckedBox(base)
-                do throws(ZarrError) { try Parallel.forEach(jobs.count, threads: options.codecThreads) { (worker: Int, i: Int) throws(ZarrError) in
-                    let job = jobs[i]
-                    let dstBase = target.value
-                    guard let bytes = job.bytes else {
-                        RegionCopy.fill(dstBase, shape: shape, origin: job.inRegion, extent: job.extent, element: element)
-                        return
-                    }
-                    do throws(ZarrError) {
-                        if job.coversChunk, job.chain.decodesInPlace,
-                            RegionCopy.isContiguous(shape: shape, origin: job.inRegion, extent: job.extent)
-                        {
-                            let off = RegionCopy.offset(of: job.inRegion, shape: shape, itemSize: size)
-                            let span = UnsafeMutableRawBufferPointer(start: dstBase + off, count: job.extent.reduce(1, *) * size)
-                            if try job.chain.decode(bytes, into: span) { return }
-                        }
-                        if job.chain.decodesInPlace {
-                            // Decode into this worker's reused buffer (no fresh pages per chunk), then copy.
-                            let chunkBytes = try LargeBuffer.checkedBytes(
-                                count: try LargeBuffer.checkedCount(job.chunkShape, what: "a chunk"), itemSize: size, what: "a chunk")
-                            let buf = try scratch.buffer(worker, bytes: chunkBytes)
-                            if try job.chain.decode(bytes, into: buf), let s = buf.baseAddress {
-                                RegionCopy.copy(from: s, srcShape: job.chunkShape, srcOrigin: job.inChunk, to: dstBase, dstShape: shape,
-                                                dstOrigin: job.inRegion, extent: job.extent, itemSize: size)
-                                return
-                            }
-                        }
-                        let chunk = try job.chain.decode(bytes, limits: limits)
-                        chunk.bytes.withUnsafeBytes { src in
-                            guard let s = src.baseAddress else { return }
-                            RegionCopy.copy(from: s, srcShape: job.chunkShape, srcOrigin: job.inChunk, to: dstBase, dstShape: shape,
-                                            dstOrigin: job.inRegion, extent: job.extent, itemSize: size)
-                        }
-                    } catch {
-                        throw error.inChunk(job.key)
-                    }
-                } } catch { return error }
-                return nil
-            }
-            if let failure { throw failure }
-        case .variable:
-            // Variable-length chunks decode in parallel, then are placed in order.
-            let slots = UncheckedBox(UnsafeMutableBufferPointer<NDArray?>.allocate(capacity: jobs.count))
-            slots.value.initialize(repeating: nil)
-            defer { slots.value.deinitialize(); slots.value.deallocate() }
-            try Parallel.forEach(jobs.count, threads: options.codecThreads) { (i) throws(ZarrError) in
-                guard let bytes = jobs[i].bytes else { return }
-                do throws(ZarrError) {
-                    slots.value[i] = try jobs[i].chain.decode(bytes, limits: limits)
-                } catch {
-                    throw error.inChunk(jobs[i].key)
-                }
-            }
-            for (i, job) in jobs.enumerated() {
-                let chunk: NDArray
-                if let decoded = slots.value[i] { chunk = decoded } else { chunk = try NDArray(filling: fill, dataType: type, shape: job.chunkShape) }
-                RegionCopy.copy(from: chunk, srcOrigin: job.inChunk, to: &out, dstOrigin: job.inRegion, extent: job.extent)
-            }
+    /// Finds the chunks of `chunkShape` that the selection touches. Cost: linear in the
+    /// selected runs and the chunks they cross on each axis.
+    mutating func locateChunks(_ chunkShape: [Int]) {
+        blocks = dimensions.enumerated().map { d, plan in plan.byBlock(chunkShape[d]).map { Block(index: $0.block, runs: $0.runs) } }
+    }
+
+    /// The number of chunks touched.
+    var chunkCount: Int {
+        var n = 1
+        for b in blocks {
+            let (p, o) = n.multipliedReportingOverflow(by: b.count)
+            n = o ? .max : p
         }
+        return n
+    }
+
+    /// Chunk number `n` (C order): its grid index and, per dimension, the runs inside it.
+    func chunk(_ n: Int) -> (index: [Int], runs: [[DimensionPlan.Run]]) {
+        var rest = n
+        var index = [Int](repeating: 0, count: blocks.count)
+        var runs = [[DimensionPlan.Run]](repeating: [], count: blocks.count)
+        for d in stride(from: blocks.count - 1, through: 0, by: -1) {
+            let b = blocks[d][rest % blocks[d].count]
+            rest /= blocks[d].count
+            index[d] = b.index
+            runs[d] = b.runs
+        }
+        return (index, runs)
     }
 }
 

@@ -37,34 +37,5 @@ extension ZarrArray {
     /// The most bytes one stored chunk (a whole shard, for sharded arrays) of this array may
     /// take: its decoded size with the margin of `ReadLimits.encodedChunkBound`, or the
     /// store's `variableLengthChunkBytes` for variable-length types.
-    var encodedChunkLimit: Int {
-        Self.encodedLimit(chunkShape: metadata.chunkShape, chain: chain, store: store)
-    }
-
-    /// The most bytes one inner chunk of a sharded array may take.
-    func encodedInnerChunkLimit(_ sharding: ShardingCodec) -> Int {
-        Self.encodedLimit(chunkShape: sharding.innerChunkShape, chain: sharding.innerChain, store: store)
-    }
-
-    static func encodedLimit(chunkShape: [Int], chain: CodecChain, store: any ReadableStore) -> Int {
-        let type = chain.spec.dataType
-        guard !type.isVariableLength, let itemSize = type.itemSize else {
-            return store.readLimits.variableLengthChunkBytes
-        }
-        var decoded = itemSize
-        for n in chunkShape {
-            let (p, o) = decoded.multipliedReportingOverflow(by: max(n, 0))
-            if o { return .max }
-            decoded = p
-        }
-        return ReadLimits.encodedChunkBound(decodedBytes: decoded, pieces: pieces(chain))
-    }
-
-    /// The number of separately encoded parts in a chunk of `chain`: the leaf chunks of
-    /// (nested) shards, plus one index each.
-    static func pieces(_ chain: CodecChain) -> Int {
-        guard let sharding = chain.arrayToBytes as? ShardingCodec else { return 1 }
-        let (p, o) = sharding.innerCount.multipliedReportingOverflow(by: pieces(sharding.innerChain))
-        return o || p == .max ? .max : p + 1
-    }
+    var encodedChunkLimit: Int { chain.encodedChunkLimit(store.readLimits) }
 }

@@ -101,3 +101,8 @@ enum CRC32C {
         return crc ^ 0xFFFF_FFFF
     }
 }
+
+extension Crc32cCodec: PrefixPreservingBytesCodec {
+    /// The 4-byte checksum.
+    public var suffixLength: Int { 4 }
+}
