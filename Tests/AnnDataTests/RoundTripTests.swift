@@ -36,10 +36,10 @@ struct RoundTripTests {
         try await Reference.kitchenSink(.dense).write(to: store, options: WriteOptions(sharding: .auto))
         guard case .array(let x) = try await NodeMetadata.read(store, path: "X") else { Issue.record("X"); return }
         #expect(x.chunkShape == [40, 25])
-        #expect(x.codecs.first?["name"]?.string == "sharding_indexed")
-        #expect(x.codecs.first?["configuration"]?["chunk_shape"] == .integers([40, 25]))
+        #expect(x.codecs.first?.json["name"]?.string == "sharding_indexed")
+        #expect(x.codecs.first?.json["configuration"]?["chunk_shape"] == .integers([40, 25]))
         guard case .array(let s) = try await NodeMetadata.read(store, path: "uns/py_int") else { Issue.record("py_int"); return }
-        #expect(s.codecs.first?["name"]?.string == "bytes", "scalars are never sharded")
+        #expect(s.codecs.first?.json["name"]?.string == "bytes", "scalars are never sharded")
         guard case .array(let r) = try await NodeMetadata.read(store, path: "uns/np_scalars/int8") else { Issue.record("int8"); return }
         #expect(r.shape == [])
     }
@@ -107,7 +107,7 @@ struct RoundTripTests {
         #expect(a.X == (try Small.make()).X)
         guard case .array(let x) = try await NodeMetadata.read(store, path: "X") else { Issue.record("X"); return }
         #expect(x.chunkShape == [4, 3])
-        #expect(x.codecs.first?["configuration"]?["chunk_shape"] == .integers([2, 3]))
+        #expect(x.codecs.first?.json["configuration"]?["chunk_shape"] == .integers([2, 3]))
     }
 
     @Test func v2RefusesSharding() async throws {

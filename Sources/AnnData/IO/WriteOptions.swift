@@ -22,19 +22,20 @@ public struct WriteOptions: Sendable {
         /// gzip level 5.
         public static let gzip = Compressor.gzip(level: 5)
 
-        /// The v3 codec object for items of `typeSize` bytes (`nil` for `.none`).
-        public func v3JSON(typeSize: Int) -> JSONValue? {
+        /// The v3 codec for items of `typeSize` bytes (`nil` for `.none`).
+        public func v3Codec(typeSize: Int) -> CodecSpec? {
             switch self {
-            case .zstd(let level): return ["name": "zstd", "configuration": ["level": .integer(level), "checksum": false]]
-            case .gzip(let level): return ["name": "gzip", "configuration": ["level": .integer(level)]]
+            case .zstd(let level): return .zstd(level: level, checksum: false)
+            case .gzip(let level): return .gzip(level: level)
             case .blosc(let cname, let clevel, let shuffle):
-                let s: JSONValue = shuffle == 2 ? "bitshuffle" : shuffle == 1 ? "shuffle" : "noshuffle"
-                return ["name": "blosc", "configuration": [
-                    "typesize": .integer(typeSize), "cname": .string(cname), "clevel": .integer(clevel), "shuffle": s, "blocksize": 0,
-                ]]
+                let s: BloscCodec.Shuffle = shuffle == 2 ? .bitShuffle : shuffle == 1 ? .byteShuffle : .noShuffle
+                return .blosc(cname: cname, clevel: clevel, shuffle: s, typesize: typeSize, blocksize: 0)
             case .none: return nil
             }
         }
+
+        /// The v3 codec object for items of `typeSize` bytes (`nil` for `.none`).
+        public func v3JSON(typeSize: Int) -> JSONValue? { v3Codec(typeSize: typeSize)?.json }
 
         /// The v2 `compressor` member (`null` for `.none`).
         public var v2JSON: JSONValue {

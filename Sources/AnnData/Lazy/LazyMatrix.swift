@@ -152,8 +152,7 @@ extension LazyMatrix {
     /// chunks (1-D arrays).
     static func readGranule(_ a: ZarrArray) -> Int {
         let m = a.metadata
-        if let first = m.codecs.first, first["name"]?.string == "sharding_indexed",
-           let inner = first["configuration"]?["chunk_shape"]?.array?.first?.int {
+        if case .sharding(let sharding)? = m.codecs.first?.configuration, let inner = sharding.chunkShape.first {
             return Swift.max(1, inner)
         }
         return Swift.max(1, m.chunkShape.first ?? 1)
