@@ -31,6 +31,23 @@ struct RoundTripTests {
         }
     }
 
+    /// The default compressor is chosen per data type: blosc(zstd, shuffle, 2) for integer
+    /// arrays of two bytes or more, zstd level 0 for the rest; an explicit one applies to all.
+    @Test func defaultCompressorsArePerDataType() async throws {
+        func last(_ store: MemoryStore, _ path: String) async throws -> CodecSpec? {
+            guard case .array(let m) = try await NodeMetadata.read(store, path: path) else { return nil }
+            return m.codecs.last
+        }
+        let store = MemoryStore()
+        try await Reference.kitchenSink(.csr).write(to: store, options: WriteOptions())
+        #expect(try await last(store, "X/indices") == .blosc(cname: "zstd", clevel: 2, shuffle: .byteShuffle, typesize: 4))
+        #expect(try await last(store, "X/indptr")?.name == "blosc")
+        #expect(try await last(store, "X/data") == .zstd(level: 0))
+        let explicit = MemoryStore()
+        try await Reference.kitchenSink(.csr).write(to: explicit, options: WriteOptions(compressor: .zstd))
+        #expect(try await last(explicit, "X/indices") == .zstd(level: 0))
+    }
+
     @Test func autoShardWritesOneShardForSmallArrays() async throws {
         let store = MemoryStore()
         try await Reference.kitchenSink(.dense).write(to: store, options: WriteOptions(sharding: .auto))

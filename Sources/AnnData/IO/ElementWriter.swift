@@ -155,7 +155,7 @@ public struct ElementWriter: Sendable {
             if let c = overrides.codecs {
                 codecs = c
             } else {
-                let inner = CodecSpec.defaultChain(for: dataType, compressor: compressor.v3Codec(typeSize: itemSize))
+                let inner = CodecSpec.defaultChain(for: dataType, compressor: compressor.v3Codec(for: dataType))
                 if let s = shards {
                     codecs = [.sharding(chunkShape: chunks, codecs: inner)]
                     chunks = s
