@@ -31,15 +31,32 @@ struct RoundTripTests {
         }
     }
 
+    /// The default compressor is chosen per data type: blosc(zstd, shuffle, 2) for integer
+    /// arrays of two bytes or more, zstd level 0 for the rest; an explicit one applies to all.
+    @Test func defaultCompressorsArePerDataType() async throws {
+        func last(_ store: MemoryStore, _ path: String) async throws -> CodecSpec? {
+            guard case .array(let m) = try await NodeMetadata.read(store, path: path) else { return nil }
+            return m.codecs.last
+        }
+        let store = MemoryStore()
+        try await Reference.kitchenSink(.csr).write(to: store, options: WriteOptions())
+        #expect(try await last(store, "X/indices") == .blosc(cname: "zstd", clevel: 2, shuffle: .byteShuffle, typesize: 4))
+        #expect(try await last(store, "X/indptr")?.name == "blosc")
+        #expect(try await last(store, "X/data") == .zstd(level: 0))
+        let explicit = MemoryStore()
+        try await Reference.kitchenSink(.csr).write(to: explicit, options: WriteOptions(compressor: .zstd))
+        #expect(try await last(explicit, "X/indices") == .zstd(level: 0))
+    }
+
     @Test func autoShardWritesOneShardForSmallArrays() async throws {
         let store = MemoryStore()
         try await Reference.kitchenSink(.dense).write(to: store, options: WriteOptions(sharding: .auto))
         guard case .array(let x) = try await NodeMetadata.read(store, path: "X") else { Issue.record("X"); return }
         #expect(x.chunkShape == [40, 25])
-        #expect(x.codecs.first?["name"]?.string == "sharding_indexed")
-        #expect(x.codecs.first?["configuration"]?["chunk_shape"] == .integers([40, 25]))
+        #expect(x.codecs.first?.json["name"]?.string == "sharding_indexed")
+        #expect(x.codecs.first?.json["configuration"]?["chunk_shape"] == .integers([40, 25]))
         guard case .array(let s) = try await NodeMetadata.read(store, path: "uns/py_int") else { Issue.record("py_int"); return }
-        #expect(s.codecs.first?["name"]?.string == "bytes", "scalars are never sharded")
+        #expect(s.codecs.first?.json["name"]?.string == "bytes", "scalars are never sharded")
         guard case .array(let r) = try await NodeMetadata.read(store, path: "uns/np_scalars/int8") else { Issue.record("int8"); return }
         #expect(r.shape == [])
     }
@@ -107,7 +124,7 @@ struct RoundTripTests {
         #expect(a.X == (try Small.make()).X)
         guard case .array(let x) = try await NodeMetadata.read(store, path: "X") else { Issue.record("X"); return }
         #expect(x.chunkShape == [4, 3])
-        #expect(x.codecs.first?["configuration"]?["chunk_shape"] == .integers([2, 3]))
+        #expect(x.codecs.first?.json["configuration"]?["chunk_shape"] == .integers([2, 3]))
     }
 
     @Test func v2RefusesSharding() async throws {

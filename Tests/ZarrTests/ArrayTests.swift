@@ -3,7 +3,7 @@ import Testing
 
 @Suite struct ArrayTests {
     func meta(_ shape: [Int], _ chunks: [Int], _ type: DataType = .int32, fill: FillValue? = nil,
-              codecs: [JSONValue]? = nil, format: ZarrFormat = .v3, v2: V2ArrayOptions = V2ArrayOptions()) -> ArrayMetadata {
+              codecs: [CodecSpec]? = nil, format: ZarrFormat = .v3, v2: V2ArrayOptions = V2ArrayOptions()) -> ArrayMetadata {
         ArrayMetadata(shape: shape, chunkShape: chunks, dataType: type, fillValue: fill, codecs: codecs, zarrFormat: format, v2: v2)
     }
 
@@ -88,7 +88,7 @@ import Testing
                 try await a.write(all: values)
                 #expect(try await ZarrArray.open(store, path: "v2_\(i)_\(j)").read() == values, "\(type) \(opts)")
             }
-            let big: [JSONValue] = [["name": "transpose", "configuration": ["order": [1, 0]]],
+            let big: [CodecSpec] = [["name": "transpose", "configuration": ["order": [1, 0]]],
                                     ["name": "bytes", "configuration": ["endian": "big"]], ["name": "crc32c"]]
             let a = try await ZarrArray.create(store, path: "v3_\(i)", metadata: meta([6, 4], [4, 3], type, codecs: big))
             try await a.write(all: values)
@@ -119,7 +119,7 @@ import Testing
         let spec = ChunkSpec(shape: [8, 8], dataType: .int32, fillValue: .zero(for: .int32))
         for location in [ShardingCodec.IndexLocation.end, .start] {
             let codec = try ShardingCodec(shardSpec: spec, innerChunkShape: [2, 4], indexLocation: location)
-            let a = try await ZarrArray.create(store, path: "sh", metadata: meta([13, 11], [8, 8], codecs: [codec.v3JSON]))
+            let a = try await ZarrArray.create(store, path: "sh", metadata: meta([13, 11], [8, 8], codecs: [codec.codecSpec]))
             let values = try iota([13, 11])
             try await a.write(all: values)
             store.reset()
@@ -142,7 +142,7 @@ import Testing
         // inner chunks (0..2, 0) hold array elements.
         let spec = ChunkSpec(shape: [8, 8], dataType: .int32, fillValue: .zero(for: .int32))
         let codec = try ShardingCodec(shardSpec: spec, innerChunkShape: [2, 4])
-        let a = try await ZarrArray.create(store, path: "e", metadata: meta([5, 3], [8, 8], codecs: [codec.v3JSON]))
+        let a = try await ZarrArray.create(store, path: "e", metadata: meta([5, 3], [8, 8], codecs: [codec.codecSpec]))
         let values = try iota([5, 3])
         try await a.write(all: values)
         #expect(try await a.read() == values)
@@ -164,8 +164,8 @@ import Testing
         let outer = ChunkSpec(shape: [8], dataType: .float64, fillValue: .zero(for: .float64))
         let inner = ChunkSpec(shape: [4], dataType: .float64, fillValue: .zero(for: .float64))
         let nested = try ShardingCodec(shardSpec: inner, innerChunkShape: [2])
-        let codec = try ShardingCodec(shardSpec: outer, innerChunkShape: [4], innerCodecs: [nested.v3JSON])
-        let a = try await ZarrArray.create(store, path: "n", metadata: meta([10], [8], .float64, codecs: [codec.v3JSON]))
+        let codec = try ShardingCodec(shardSpec: outer, innerChunkShape: [4], innerCodecs: [nested.codecSpec])
+        let a = try await ZarrArray.create(store, path: "n", metadata: meta([10], [8], .float64, codecs: [codec.codecSpec]))
         var v = [Double](repeating: 0, count: 10)
         v[1] = 1.5; v[9] = -2
         try await a.write(all: try NDArray(v, shape: [10]))

@@ -68,7 +68,7 @@ import Testing
 
     @Test func corruptChunksAreTypedErrors() async throws {
         let store = MemoryStore()
-        let codecs: [[JSONValue]] = [
+        let codecs: [[CodecSpec]] = [
             [["name": "bytes", "configuration": ["endian": "little"]], ["name": "crc32c"]],
             [["name": "bytes", "configuration": ["endian": "little"]], ["name": "zstd", "configuration": ["level": 1, "checksum": true]]],
             [["name": "bytes", "configuration": ["endian": "little"]]],
@@ -195,7 +195,7 @@ import Testing
         let store = MemoryStore()
         let spec = ChunkSpec(shape: [8], dataType: .int32, fillValue: .zero(for: .int32))
         let codec = try ShardingCodec(shardSpec: spec, innerChunkShape: [2], indexCodecs: [["name": "bytes", "configuration": ["endian": "little"]]])
-        let a = try await ZarrArray.create(store, path: "s", metadata: ArrayMetadata(shape: [8], chunkShape: [8], dataType: .int32, codecs: [codec.v3JSON]))
+        let a = try await ZarrArray.create(store, path: "s", metadata: ArrayMetadata(shape: [8], chunkShape: [8], dataType: .int32, codecs: [codec.codecSpec]))
         try await a.write(all: try iota([8]))
         guard let shard = try await store.get("s/c/0") else { Issue.record("no shard"); return }
         let indexStart = shard.count - codec.indexSize

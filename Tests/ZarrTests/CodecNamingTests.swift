@@ -17,7 +17,7 @@ import Testing
         let store = MemoryStore()
         let values = try iota([5])
         let v3 = try await ZarrArray.create(store, path: "v3", metadata: ArrayMetadata(
-            shape: [5], chunkShape: [5], dataType: .int32, codecs: [bytesCodec, ["name": "numcodecs.crc32c", "configuration": [:]]]))
+            shape: [5], chunkShape: [5], dataType: .int32, codecs: [CodecSpec(json: bytesCodec), ["name": "numcodecs.crc32c", "configuration": [:]]]))
         try await v3.write(all: values)
         #expect(try await store.get("v3/c/0") == Array(values.bytes) + Array(CRC32C.checksum(values.bytes).littleEndianBytes))
         #expect(try await ZarrArray.open(store, path: "v3").read() == values)
@@ -36,7 +36,7 @@ import Testing
         let store = MemoryStore()
         let values = try iota([6, 4])
         // Read: a document that says the bare name (written here by hand).
-        var doc = ArrayMetadata(shape: [6, 4], chunkShape: [3, 4], dataType: .int32, codecs: [bytesCodec]).v3Document().object ?? [:]
+        var doc = ArrayMetadata(shape: [6, 4], chunkShape: [3, 4], dataType: .int32, codecs: [CodecSpec(json: bytesCodec)]).v3Document().object ?? [:]
         doc["codecs"] = [bytesCodec, .string(name)]
         try await store.set("bare/zarr.json", JSONValue.object(doc).serialized())
         let bare = try await ZarrArray.open(store, path: "bare")
@@ -47,7 +47,7 @@ import Testing
             "chunk_shape": [3, 2], "codecs": [bytesCodec, ["name": .string(name)]],
             "index_codecs": [bytesCodec, ["name": "crc32c"]], "index_location": "end"]]
         for (path, codecs) in [("a", [bytesCodec, JSONValue.string(name)]), ("b", [bytesCodec, ["name": .string(name)]]), ("s", [shard])] {
-            let a = try await ZarrArray.create(store, path: path, metadata: ArrayMetadata(shape: [6, 4], chunkShape: [3, 4], dataType: .int32, codecs: codecs))
+            let a = try await ZarrArray.create(store, path: path, metadata: ArrayMetadata(shape: [6, 4], chunkShape: [3, 4], dataType: .int32, codecs: codecs.map(CodecSpec.init(json:))))
             try await a.write(all: values)
             let text = String(decoding: try #require(try await store.get(path + "/zarr.json")), as: UTF8.self)
             #expect(text.contains("\"numcodecs.\(name)\""), "\(path)")

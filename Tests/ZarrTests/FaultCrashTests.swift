@@ -17,7 +17,7 @@ import Testing
     /// The bytes→bytes codec of a one-compressor v3 chain.
     static func codec(_ json: JSONValue) throws -> any BytesToBytesCodec {
         let spec = ChunkSpec(shape: [1], dataType: .uint8, fillValue: .zero(for: .uint8))
-        let chain = try CodecChain(v3: [["name": "bytes"], json], spec: spec)
+        let chain = try CodecChain(v3: [["name": "bytes"], CodecSpec(json: json)], spec: spec)
         guard let c = chain.bytesToBytes.first else { throw ZarrError.unsupportedCodec("none") }
         return c
     }
@@ -71,7 +71,7 @@ import Testing
         for (name, json) in Self.fixedCodecs {
             let store = MemoryStore()
             let a = try await ZarrArray.create(store, path: "a", metadata: ArrayMetadata(
-                shape: [64], chunkShape: [64], dataType: .int64, codecs: [["name": "bytes", "configuration": ["endian": "little"]], json]))
+                shape: [64], chunkShape: [64], dataType: .int64, codecs: [["name": "bytes", "configuration": ["endian": "little"]], CodecSpec(json: json)]))
             try await store.set("a/c/0", try Self.codec(json).encode(bomb))
             do {
                 _ = try await a.read()
@@ -89,7 +89,7 @@ import Testing
     /// now the array's `DecodeLimits` bound it.
     @Test func zstdBombInAVariableLengthArrayIsBounded() async throws {
         let store = MemoryStore()
-        let codecs: [JSONValue] = [["name": "vlen-utf8"], ["name": "zstd", "configuration": ["level": 1, "checksum": false]]]
+        let codecs: [CodecSpec] = [["name": "vlen-utf8"], ["name": "zstd", "configuration": ["level": 1, "checksum": false]]]
         try await ZarrArray.create(store, path: "s", metadata: ArrayMetadata(shape: [4], chunkShape: [4], dataType: .string, codecs: codecs))
         let limits = DecodeLimits(maxVariableLengthChunkBytes: 1 << 20)
         let a = try await ZarrArray.open(store, path: "s", decodeLimits: limits)

@@ -40,7 +40,7 @@ private final class PipeWatchdog: Sendable {
     }
 
     /// A v3 int32 array of 4 elements in chunks of 2 at `path`, both chunks written.
-    func makeArray(_ store: LocalStore, path: String = "a", codecs: [JSONValue]? = nil, chunk: Int = 2) async throws -> ZarrArray {
+    func makeArray(_ store: LocalStore, path: String = "a", codecs: [CodecSpec]? = nil, chunk: Int = 2) async throws -> ZarrArray {
         let meta = ArrayMetadata(shape: [4], chunkShape: [chunk], dataType: .int32, codecs: codecs)
         let a = try await ZarrArray.create(store, path: path, metadata: meta)
         try await a.write(all: try NDArray([Int32(1), 2, 3, 4], shape: [4]))
@@ -344,7 +344,7 @@ private final class PipeWatchdog: Sendable {
         // Sharded: the whole shard, and an inner chunk addressed by its index.
         let spec = ChunkSpec(shape: [4], dataType: .int32, fillValue: .zero(for: .int32))
         let codec = try ShardingCodec(shardSpec: spec, innerChunkShape: [2])
-        let s = try await makeArray(store, path: "s", codecs: [codec.v3JSON], chunk: 4)
+        let s = try await makeArray(store, path: "s", codecs: [codec.codecSpec], chunk: 4)
         try sparse(dir + "/s/c/0", size: size)
         await #expect(throws: ZarrError.valueTooLarge(key: "s/c/0", size: Int(size), limit: s.encodedChunkLimit)) { _ = try await s.read() }
         #expect(s.encodedChunkLimit == ReadLimits.encodedChunkBound(decodedBytes: 16, pieces: 3))

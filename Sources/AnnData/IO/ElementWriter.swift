@@ -151,18 +151,13 @@ public struct ElementWriter: Sendable {
             m.attributes = attributes
             return m
         case .v3:
-            var codecs: [JSONValue]
+            var codecs: [CodecSpec]
             if let c = overrides.codecs {
                 codecs = c
             } else {
-                var inner: [JSONValue] = [Self.arrayToBytes(dataType)]
-                if let c = compressor.v3JSON(typeSize: itemSize) { inner.append(c) }
+                let inner = CodecSpec.defaultChain(for: dataType, compressor: compressor.v3Codec(for: dataType))
                 if let s = shards {
-                    codecs = [["name": "sharding_indexed", "configuration": [
-                        "chunk_shape": .integers(chunks), "codecs": .array(inner),
-                        "index_codecs": [["name": "bytes", "configuration": ["endian": "little"]], ["name": "crc32c"]],
-                        "index_location": "end",
-                    ]]]
+                    codecs = [.sharding(chunkShape: chunks, codecs: inner)]
                     chunks = s
                 } else {
                     codecs = inner
@@ -173,15 +168,4 @@ public struct ElementWriter: Sendable {
         }
     }
 
-    /// The array-to-bytes codec zarr-python writes for `type`: `vlen-utf8` for strings,
-    /// `bytes` (no configuration for 1-byte types and structured types, little endian otherwise).
-    static func arrayToBytes(_ type: DataType) -> JSONValue {
-        switch type {
-        case .string: return ["name": "vlen-utf8", "configuration": [:]]
-        case .structured: return ["name": "bytes"]
-        default:
-            if (type.itemSize ?? 1) > 1 { return ["name": "bytes", "configuration": ["endian": "little"]] }
-            return ["name": "bytes"]
-        }
-    }
 }

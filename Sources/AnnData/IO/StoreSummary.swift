@@ -111,12 +111,12 @@ public struct StoreSummary: Sendable {
                 continue
             }
             var list = m.codecs
-            if let first = list.first, first["name"]?.string == "sharding_indexed" {
+            if case .sharding(let sharding)? = list.first?.configuration {
                 sharded += 1
-                list = first["configuration"]?["codecs"]?.array ?? []
+                list = sharding.codecs
             }
-            let b2b = list.drop { c in !["bytes", "vlen-utf8", "vlen-bytes"].contains(c["name"]?.string ?? "") }.dropFirst()
-            let names = b2b.filter { $0["name"]?.string != "crc32c" }.map(codecName)
+            let b2b = list.drop { c in !["bytes", "vlen-utf8", "vlen-bytes"].contains(c.name) }.dropFirst()
+            let names = b2b.filter { $0.name != "crc32c" }.map(codecName)
             compressors.insert(names.isEmpty ? "none" : names.joined(separator: "+"))
         }
         var keys: [(String, [String])] = []
@@ -126,6 +126,15 @@ public struct StoreSummary: Sendable {
             X: nodes["X"] == nil || type("X") == "null" ? nil : describe("X") + (type("X") == "array" ? " dense" : ""),
             obsColumns: obsCols, varColumns: varCols, keys: keys, hasRaw: type("raw") == "raw",
             arrayCount: arrays, shardedCount: sharded, compressors: compressors.sorted(), consolidated: consolidated, staleEntries: stale)
+    }
+
+    static func codecName(_ c: CodecSpec) -> String {
+        switch c.configuration {
+        case .blosc(let b): return "blosc(\(b.cname))"
+        case .zstd(let z): return "zstd(level=\(z.level))"
+        case .gzip(let g): return "gzip(level=\(g.level))"
+        default: return codecName(c.json)
+        }
     }
 
     static func codecName(_ c: JSONValue) -> String {

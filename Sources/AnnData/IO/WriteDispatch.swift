@@ -11,10 +11,10 @@ public struct ArrayOverrides: Sendable, Hashable {
     /// The compressor.
     public var compressor: WriteOptions.Compressor?
     /// A complete v3 codec list, replacing what the options would build.
-    public var codecs: [JSONValue]?
+    public var codecs: [CodecSpec]?
 
     /// Overrides; `nil` keeps the default.
-    public init(chunks: [Int]? = nil, shards: [Int]? = nil, compressor: WriteOptions.Compressor? = nil, codecs: [JSONValue]? = nil) {
+    public init(chunks: [Int]? = nil, shards: [Int]? = nil, compressor: WriteOptions.Compressor? = nil, codecs: [CodecSpec]? = nil) {
         self.chunks = chunks
         self.shards = shards
         self.compressor = compressor

@@ -1,8 +1,10 @@
 import Zarr
 
 /// How `AnnData.write` and `writeElement` write: a value passed to each call, never global
-/// state. The defaults follow anndata 0.13 for library calls (Zarr v3, zstd level 0,
-/// consolidated metadata), except that sharding is off unless asked for.
+/// state. The defaults follow anndata 0.13 for library calls (Zarr v3, consolidated
+/// metadata), except that sharding is off unless asked for and that the compressor is chosen
+/// per data type (`Compressor.automatic`: blosc(zstd, shuffle) for integer arrays, zstd level 0
+/// for the rest; see `CodecSpec.defaultCompressor(for:)`).
 public struct WriteOptions: Sendable {
     /// The compressor of every array (the last codec of the chain).
     public enum Compressor: Sendable, Hashable {
@@ -14,6 +16,10 @@ public struct WriteOptions: Sendable {
         case gzip(level: Int = 5)
         /// No compression.
         case none
+        /// The compressor `CodecSpec.defaultCompressor(for:)` picks per data type (v3):
+        /// blosc(zstd, byte shuffle, level 2) for integers of two bytes or more, zstd level 0
+        /// otherwise. In v2 metadata, zstd level 0.
+        case automatic
 
         /// zstd level 0.
         public static let zstd = Compressor.zstd(level: 0)
@@ -22,23 +28,33 @@ public struct WriteOptions: Sendable {
         /// gzip level 5.
         public static let gzip = Compressor.gzip(level: 5)
 
-        /// The v3 codec object for items of `typeSize` bytes (`nil` for `.none`).
-        public func v3JSON(typeSize: Int) -> JSONValue? {
+        /// The v3 codec for arrays of `type` (`nil` for `.none`).
+        public func v3Codec(for type: DataType) -> CodecSpec? {
+            if case .automatic = self { return CodecSpec.defaultCompressor(for: type) }
+            return v3Codec(typeSize: type.itemSize ?? 1)
+        }
+
+        /// The v3 codec for items of `typeSize` bytes (`nil` for `.none`; zstd level 0 for
+        /// `.automatic`, which needs the data type: `v3Codec(for:)`).
+        public func v3Codec(typeSize: Int) -> CodecSpec? {
             switch self {
-            case .zstd(let level): return ["name": "zstd", "configuration": ["level": .integer(level), "checksum": false]]
-            case .gzip(let level): return ["name": "gzip", "configuration": ["level": .integer(level)]]
+            case .automatic: return CodecSpec.defaultCompressor
+            case .zstd(let level): return .zstd(level: level, checksum: false)
+            case .gzip(let level): return .gzip(level: level)
             case .blosc(let cname, let clevel, let shuffle):
-                let s: JSONValue = shuffle == 2 ? "bitshuffle" : shuffle == 1 ? "shuffle" : "noshuffle"
-                return ["name": "blosc", "configuration": [
-                    "typesize": .integer(typeSize), "cname": .string(cname), "clevel": .integer(clevel), "shuffle": s, "blocksize": 0,
-                ]]
+                let s: BloscCodec.Shuffle = shuffle == 2 ? .bitShuffle : shuffle == 1 ? .byteShuffle : .noShuffle
+                return .blosc(cname: cname, clevel: clevel, shuffle: s, typesize: typeSize, blocksize: 0)
             case .none: return nil
             }
         }
 
+        /// The v3 codec object for items of `typeSize` bytes (`nil` for `.none`).
+        public func v3JSON(typeSize: Int) -> JSONValue? { v3Codec(typeSize: typeSize)?.json }
+
         /// The v2 `compressor` member (`null` for `.none`).
         public var v2JSON: JSONValue {
             switch self {
+            case .automatic: return ["id": "zstd", "level": 0]
             case .zstd(let level): return ["id": "zstd", "level": .integer(level)]
             case .gzip(let level): return ["id": "gzip", "level": .integer(level)]
             case .blosc(let cname, let clevel, let shuffle):
@@ -84,7 +100,7 @@ public struct WriteOptions: Sendable {
 
     /// Options; every argument has anndata's default.
     public init(
-        zarrFormat: ZarrFormat = .v3, compressor: Compressor = .zstd, sharding: Sharding = .off, xChunks: [Int]? = nil,
+        zarrFormat: ZarrFormat = .v3, compressor: Compressor = .automatic, sharding: Sharding = .off, xChunks: [Int]? = nil,
         consolidate: Bool = true, dispatch: WriteCallback? = nil, concurrency: ConcurrencyOptions = .automatic
     ) {
         self.zarrFormat = zarrFormat

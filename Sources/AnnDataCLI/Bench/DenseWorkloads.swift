@@ -92,21 +92,16 @@ enum DenseWorkloads {
     /// The metadata `peers.py` gives the variant's store (`ts_dense_spec` / `dense_write_zarr`).
     static func metadata(_ c: BenchContext, shape: [Int]) throws -> ArrayMetadata {
         let chunk = try BenchContext.ints(c.manifestValue("dense", "layout", "chunk"), "dense.layout.chunk")
-        let bytes: JSONValue = ["name": "bytes", "configuration": ["endian": "little"]]
-        let zstd: JSONValue = ["name": "zstd", "configuration": ["level": 0, "checksum": false]]
-        let blosc: JSONValue = ["name": "blosc", "configuration": [
-            "typesize": 4, "cname": "lz4", "clevel": 5, "shuffle": "shuffle", "blocksize": 0]]
+        let inner = CodecSpec.defaultChain(for: .float32, compressor: .zstd(level: 0, checksum: false))
         switch c.variant {
         case "zstd":
-            return ArrayMetadata(shape: shape, chunkShape: chunk, dataType: .float32, codecs: [bytes, zstd])
+            return ArrayMetadata(shape: shape, chunkShape: chunk, dataType: .float32, codecs: inner)
         case "blosc":
-            return ArrayMetadata(shape: shape, chunkShape: chunk, dataType: .float32, codecs: [bytes, blosc])
+            let blosc = CodecSpec.blosc(cname: "lz4", clevel: 5, shuffle: .byteShuffle, typesize: 4, blocksize: 0)
+            return ArrayMetadata(shape: shape, chunkShape: chunk, dataType: .float32, codecs: CodecSpec.defaultChain(for: .float32, compressor: blosc))
         case "shard":
             let shard = try BenchContext.ints(c.manifestValue("dense", "layout", "shard"), "dense.layout.shard")
-            let sharding: JSONValue = ["name": "sharding_indexed", "configuration": [
-                "chunk_shape": .integers(chunk), "codecs": [bytes, zstd],
-                "index_codecs": [bytes, ["name": "crc32c"]], "index_location": "end"]]
-            return ArrayMetadata(shape: shape, chunkShape: shard, dataType: .float32, codecs: [sharding])
+            return ArrayMetadata(shape: shape, chunkShape: shard, dataType: .float32, codecs: [.sharding(chunkShape: chunk, codecs: inner)])
         default:
             throw BenchError("unknown dense variant '\(c.variant)'")
         }

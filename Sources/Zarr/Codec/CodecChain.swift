@@ -30,19 +30,18 @@ public struct CodecChain: Sendable {
         self.specs = specs
     }
 
-    /// A chain from a v3 `codecs` list.
-    public init(v3 codecs: [JSONValue], spec: ChunkSpec, registry: CodecRegistry = .standard) throws(ZarrError) {
+    /// A chain from a v3 `codecs` list. Entries this engine has no typed configuration for
+    /// are built through `registry`.
+    public init(v3 codecs: [CodecSpec], spec: ChunkSpec, registry: CodecRegistry = .standard) throws(ZarrError) {
         var a2a: [any ArrayToArrayCodec] = []
         var a2b: (any ArrayToBytesCodec)?
         var b2b: [any BytesToBytesCodec] = []
         var s = spec
         for entry in codecs {
-            if let o = entry.object, o["must_understand"]?.bool == false,
-                let n = o["name"]?.string, registry.v3[n] == nil, !n.hasPrefix("numcodecs.")
-            {
+            if entry.isSkippable(registry: registry) {
                 continue  // an optional codec we do not know is skipped
             }
-            let codec = try registry.makeV3(entry, spec: s)
+            let codec = try entry.makeCodec(spec: s, registry: registry)
             switch codec {
             case let c as any ArrayToArrayCodec:
                 guard a2b == nil else { throw .invalidMetadata(path: "", reason: "array→array codec '\(c.v3WrittenName)' after the array→bytes codec") }

@@ -26,14 +26,16 @@ public struct CodecRegistry: Sendable {
         GzipCodec.self, ZlibCodec.self, BloscCodec.self, LZ4Codec.self, Bz2Codec.self,
     ])
 
-    /// Bare v3 names that zarr-python 2-era or hand-written metadata use for numcodecs
-    /// compressors; they are read, but written as `numcodecs.<name>`.
-    static let bareNumcodecsNames: Set<String> = ["zlib", "lz4", "bz2"]
-
     /// `codecs` with every bare non-spec name (`zlib`, `lz4`, `bz2`) spelled
     /// `numcodecs.<name>`, also inside sharding's inner and index chains.
-    public static func writtenV3Names(_ codecs: [JSONValue]) -> [JSONValue] {
-        codecs.map { entry in
+    public static func writtenV3Names(_ codecs: [CodecSpec]) -> [CodecSpec] {
+        CodecSpec.writtenV3Names(codecs)
+    }
+
+    /// The same rewrite on the JSON spelling that a parsed `CodecSpec` keeps.
+    static func writtenV3Names(_ codecs: [JSONValue]) -> [JSONValue] {
+        let bareNumcodecsNames = CodecSpec.bareNumcodecsNames
+        return codecs.map { entry in
             switch entry {
             case .string(let n) where bareNumcodecsNames.contains(n):
                 return .string("numcodecs." + n)

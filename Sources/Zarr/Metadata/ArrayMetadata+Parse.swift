@@ -68,7 +68,7 @@ extension ArrayMetadata {
                 names = out
             }
             var m = ArrayMetadata(
-                shape: shape, chunkShape: chunks, dataType: dataType, fillValue: fill, codecs: codecs,
+                shape: shape, chunkShape: chunks, dataType: dataType, fillValue: fill, codecs: codecs.map(CodecSpec.init(json:)),
                 chunkKeyEncoding: keyEncoding, attributes: attrs, dimensionNames: names, zarrFormat: .v3)
             m.extraMembers = extra
             try m.validate(path: path)

@@ -28,8 +28,8 @@ public struct ArrayMetadata: Sendable, Hashable {
     public var fillValue: FillValue
     /// How chunk keys are formed.
     public var chunkKeyEncoding: ChunkKeyEncoding
-    /// The v3 `codecs` list (ignored for v2, whose chain comes from `v2`).
-    public var codecs: [JSONValue]
+    /// The v3 `codecs` list, typed (ignored for v2, whose chain comes from `v2`).
+    public var codecs: [CodecSpec]
     /// User attributes.
     public var attributes: JSONObject
     /// Dimension names (v3), or `nil`.
@@ -39,10 +39,11 @@ public struct ArrayMetadata: Sendable, Hashable {
     /// The v2-only options (order, filters, compressor, byte order).
     public var v2: V2ArrayOptions
 
-    /// A v3 array's metadata. `codecs` defaults to `bytes` + `zstd`, as zarr-python writes.
+    /// A v3 array's metadata. `codecs` defaults to `CodecSpec.defaultChain(for:)` (`bytes` +
+    /// `zstd` level 0), as zarr-python writes.
     public init(
         shape: [Int], chunkShape: [Int], dataType: DataType, fillValue: FillValue? = nil,
-        codecs: [JSONValue]? = nil, chunkKeyEncoding: ChunkKeyEncoding = ChunkKeyEncoding(.default),
+        codecs: [CodecSpec]? = nil, chunkKeyEncoding: ChunkKeyEncoding = ChunkKeyEncoding(.default),
         attributes: JSONObject = [:], dimensionNames: [String?]? = nil, zarrFormat: ZarrFormat = .v3,
         v2: V2ArrayOptions = V2ArrayOptions()
     ) {
@@ -51,7 +52,7 @@ public struct ArrayMetadata: Sendable, Hashable {
         self.chunkShape = chunkShape
         self.dataType = dataType
         self.fillValue = fillValue ?? .zero(for: dataType)
-        self.codecs = codecs ?? ArrayMetadata.defaultCodecs(for: dataType)
+        self.codecs = codecs ?? CodecSpec.defaultChain(for: dataType)
         self.chunkKeyEncoding = zarrFormat == .v2 && chunkKeyEncoding.kind == .default ? ChunkKeyEncoding(.v2) : chunkKeyEncoding
         self.attributes = attributes
         self.dimensionNames = dimensionNames
@@ -59,16 +60,9 @@ public struct ArrayMetadata: Sendable, Hashable {
         self.v2 = v2
     }
 
-    /// The default v3 codecs: `vlen-utf8`/`vlen-bytes` or `bytes`, then `zstd` level 0.
-    public static func defaultCodecs(for type: DataType, compressor: JSONValue? = ["name": "zstd", "configuration": ["level": 0, "checksum": false]]) -> [JSONValue] {
-        var out: [JSONValue] = []
-        switch type {
-        case .string: out.append(VlenUTF8Codec().v3JSON)
-        case .bytes: out.append(VlenBytesCodec().v3JSON)
-        default: out.append(BytesCodec(bigEndian: (type.itemSize ?? 1) > 1 || type.swapUnit > 1 ? false : nil).v3JSON)
-        }
-        if let compressor { out.append(compressor) }
-        return out
+    /// The default v3 codecs: `CodecSpec.defaultChain(for:compressor:)`.
+    public static func defaultCodecs(for type: DataType, compressor: CodecSpec? = CodecSpec.defaultCompressor) -> [CodecSpec] {
+        CodecSpec.defaultChain(for: type, compressor: compressor)
     }
 
     /// The chunk grid.
@@ -160,7 +154,7 @@ public struct ArrayMetadata: Sendable, Hashable {
             "chunk_grid": ["name": "regular", "configuration": ["chunk_shape": .integers(chunkShape)]],
             "chunk_key_encoding": chunkKeyEncoding.v3JSON,
             "fill_value": fillValue.json(type: dataType, v2: false),
-            "codecs": .array(codecs),
+            "codecs": codecs.json,
             "attributes": .object(attributes),
             "storage_transformers": [],
         ]

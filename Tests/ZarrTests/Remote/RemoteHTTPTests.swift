@@ -134,7 +134,7 @@ extension RemoteStoreTests {
         let spec = ChunkSpec(shape: [8, 8], dataType: .int32, fillValue: .zero(for: .int32))
         let codec = try ShardingCodec(shardSpec: spec, innerChunkShape: [2, 4], indexLocation: .end)
         let sharded = try await ZarrArray.create(store, path: "X", metadata: ArrayMetadata(
-            shape: [13, 11], chunkShape: [8, 8], dataType: .int32, codecs: [codec.v3JSON]))
+            shape: [13, 11], chunkShape: [8, 8], dataType: .int32, codecs: [codec.codecSpec]))
         let ints = try iota([13, 11])
         try await sharded.write(all: ints)
         if consolidated { try await ConsolidatedMetadata.consolidate(store) }

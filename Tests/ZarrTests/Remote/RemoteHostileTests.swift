@@ -118,7 +118,7 @@ func failure<T: Sendable>(_ limit: Duration = .seconds(30), _ body: @escaping @S
         let spec = ChunkSpec(shape: [8, 8], dataType: .int32, fillValue: .zero(for: .int32))
         let codec = try ShardingCodec(shardSpec: spec, innerChunkShape: [4, 4], indexLocation: .end)
         let array = try await ZarrArray.create(local, path: "", metadata: ArrayMetadata(
-            shape: [48, 48], chunkShape: [8, 8], dataType: .int32, codecs: [codec.v3JSON]))
+            shape: [48, 48], chunkShape: [8, 8], dataType: .int32, codecs: [codec.codecSpec]))
         try await array.write(all: try iota([48, 48]))
         let shard = server.dir + "/arr.zarr/c/2/3"
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: shard)))

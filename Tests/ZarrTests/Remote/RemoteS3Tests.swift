@@ -215,7 +215,7 @@ extension RemoteStoreTests {
         // inner grid, so the inner chunks of one inner-chunk row lie next to each other.
         let spec = ChunkSpec(shape: [64, 64], dataType: .int32, fillValue: .zero(for: .int32))
         let codec = try ShardingCodec(shardSpec: spec, innerChunkShape: [8, 8])
-        let meta = ArrayMetadata(shape: [64, 64], chunkShape: [64, 64], dataType: .int32, codecs: [codec.v3JSON])
+        let meta = ArrayMetadata(shape: [64, 64], chunkShape: [64, 64], dataType: .int32, codecs: [codec.codecSpec])
         let a = try await ZarrArray.create(store, path: "sharded", metadata: meta)
         let values = try iota([64, 64])
         try await a.write(all: values)

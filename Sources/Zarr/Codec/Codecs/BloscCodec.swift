@@ -84,20 +84,64 @@ public struct BloscCodec: BytesToBytesCodec, V2Codec {
     /// "blocksize"}`. A missing typesize means the element size of `spec`; a missing shuffle
     /// means bit shuffle for 1-byte elements and byte shuffle otherwise, as in zarr-python.
     public init(v3Configuration c: JSONObject, spec: ChunkSpec) throws(ZarrError) {
-        let name = Self.v3Name
-        let cname = try c.string("cname", codec: name) ?? "zstd"
-        let clevel = try c.int("clevel", codec: name) ?? 5
-        let shuffle: Shuffle
-        switch try c.string("shuffle", codec: name) {
-        case nil: shuffle = .auto  // as zarr-python: bit shuffle for 1-byte elements, else byte shuffle
-        case "noshuffle": shuffle = .noShuffle
-        case "shuffle": shuffle = .byteShuffle
-        case "bitshuffle": shuffle = .bitShuffle
-        case let s?: throw .invalidCodecConfiguration(codec: name, reason: "unknown shuffle '\(s)'")
+        try self.init(configuration: try Configuration(v3: c), spec: spec)
+    }
+
+    /// A blosc codec of a typed configuration for chunks of `spec` (a missing typesize means
+    /// the element size of `spec`); a parameter out of range is a typed error.
+    public init(configuration c: Configuration, spec: ChunkSpec) throws(ZarrError) {
+        try self.init(cname: c.cname, clevel: c.clevel, shuffle: c.shuffle, typesize: c.typesize ?? (spec.dataType.itemSize ?? 1),
+                      blocksize: c.blocksize)
+    }
+
+    /// The typed configuration (typesize always set).
+    public var configuration: Configuration {
+        Configuration(cname: cname, clevel: clevel, shuffle: shuffle.resolved(typesize: typesize), typesize: typesize, blocksize: blocksize)
+    }
+
+    /// The typed v3 configuration of `blosc`.
+    public struct Configuration: Sendable, Hashable {
+        /// The compressor name.
+        public var cname: String
+        /// The compression level, 0...9.
+        public var clevel: Int
+        /// The shuffle (`auto`: what zarr-python applies when the member is missing).
+        public var shuffle: Shuffle
+        /// The element size the shuffle works on; `nil` means the chunk's element size.
+        public var typesize: Int?
+        /// The block size in bytes; 0 lets blosc choose.
+        public var blocksize: Int
+        /// A configuration.
+        public init(cname: String = "zstd", clevel: Int = 5, shuffle: Shuffle = .byteShuffle, typesize: Int? = nil, blocksize: Int = 0) {
+            self.cname = cname; self.clevel = clevel; self.shuffle = shuffle; self.typesize = typesize; self.blocksize = blocksize
         }
-        let typesize = try c.int("typesize", codec: name) ?? (spec.dataType.itemSize ?? 1)
-        let blocksize = try c.int("blocksize", codec: name) ?? 0
-        try self.init(cname: cname, clevel: clevel, shuffle: shuffle, typesize: typesize, blocksize: blocksize)
+        /// Reads `{"cname", "clevel", "shuffle": "noshuffle"|"shuffle"|"bitshuffle", "typesize",
+        /// "blocksize"}`; a missing shuffle is `auto`.
+        init(v3 c: JSONObject) throws(ZarrError) {
+            let name = BloscCodec.v3Name
+            cname = try c.string("cname", codec: name) ?? "zstd"
+            clevel = try c.int("clevel", codec: name) ?? 5
+            switch try c.string("shuffle", codec: name) {
+            case nil: shuffle = .auto  // as zarr-python: bit shuffle for 1-byte elements, else byte shuffle
+            case "noshuffle": shuffle = .noShuffle
+            case "shuffle": shuffle = .byteShuffle
+            case "bitshuffle": shuffle = .bitShuffle
+            case let s?: throw .invalidCodecConfiguration(codec: name, reason: "unknown shuffle '\(s)'")
+            }
+            typesize = try c.int("typesize", codec: name)
+            blocksize = try c.int("blocksize", codec: name) ?? 0
+        }
+        /// `{"typesize", "cname", "clevel", "shuffle", "blocksize"}`, as zarr-python writes it;
+        /// an unknown typesize and an `auto` shuffle are left out (what their absence means).
+        var v3JSON: JSONObject {
+            var o = JSONObject()
+            if let typesize { o["typesize"] = .integer(typesize) }
+            o["cname"] = .string(cname)
+            o["clevel"] = .integer(clevel)
+            if shuffle != .auto { o["shuffle"] = .string(shuffle.v3Name(typesize: typesize ?? 1)) }
+            o["blocksize"] = .integer(blocksize)
+            return o
+        }
     }
 
     /// Reads numcodecs' `{"id": "blosc", "cname", "clevel", "shuffle": 0|1|2|-1, "blocksize"}`;
@@ -117,15 +161,7 @@ public struct BloscCodec: BytesToBytesCodec, V2Codec {
 
     /// `{"typesize", "cname", "clevel", "shuffle", "blocksize"}`; typesize is always written,
     /// as zarr-python does.
-    public var v3Configuration: JSONObject? {
-        [
-            "typesize": .integer(typesize),
-            "cname": .string(cname),
-            "clevel": .integer(clevel),
-            "shuffle": .string(shuffle.v3Name(typesize: typesize)),
-            "blocksize": .integer(blocksize),
-        ]
-    }
+    public var v3Configuration: JSONObject? { configuration.v3JSON }
 
     /// `{"id": "blosc", "cname", "clevel", "shuffle", "blocksize"}` with the numeric shuffle.
     public var v2Configuration: JSONObject {

@@ -16,25 +16,59 @@ public struct BytesCodec: ArrayToBytesCodec {
 
     /// Reads the v3 configuration; an invalid one is a typed error.
     public init(v3Configuration c: JSONObject, spec: ChunkSpec) throws(ZarrError) {
-        switch try c.string("endian", codec: Self.v3Name) {
+        try self.init(configuration: try Configuration(v3: c), spec: spec)
+    }
+
+    /// A bytes codec of a typed configuration for chunks of `spec`; an `endian` missing where
+    /// `spec` needs one, or a variable-length type, is a typed error.
+    public init(configuration: Configuration, spec: ChunkSpec) throws(ZarrError) {
+        switch configuration.endian {
         case nil:
             if spec.dataType.swapUnit > 1 {
                 throw .invalidCodecConfiguration(codec: Self.v3Name, reason: "'endian' is required for \(spec.dataType)")
             }
             bigEndian = nil
-        case "little": bigEndian = false
-        case "big": bigEndian = true
-        case let e?: throw .invalidCodecConfiguration(codec: Self.v3Name, reason: "unknown endian '\(e)'")
+        case .little: bigEndian = false
+        case .big: bigEndian = true
         }
         if spec.dataType.isVariableLength {
             throw .invalidCodecConfiguration(codec: Self.v3Name, reason: "\(spec.dataType) needs a vlen codec")
         }
     }
 
+    /// The typed configuration.
+    public var configuration: Configuration { Configuration(endian: bigEndian.map { $0 ? .big : .little }) }
+
     /// The v3 configuration written to metadata.
-    public var v3Configuration: JSONObject? {
-        guard let bigEndian else { return nil }
-        return ["endian": bigEndian ? "big" : "little"]
+    public var v3Configuration: JSONObject? { configuration.v3JSON }
+
+    /// A byte order.
+    public enum Endian: String, Sendable, Hashable {
+        /// Least significant byte first.
+        case little
+        /// Most significant byte first.
+        case big
+    }
+
+    /// The typed v3 configuration of `bytes`.
+    public struct Configuration: Sendable, Hashable {
+        /// The byte order; `nil` leaves `endian` out (1-byte and structured types).
+        public var endian: Endian?
+        /// A configuration.
+        public init(endian: Endian? = .little) { self.endian = endian }
+        /// Reads `{"endian": "little"|"big"}` (or nothing).
+        init(v3 c: JSONObject) throws(ZarrError) {
+            switch try c.string("endian", codec: BytesCodec.v3Name) {
+            case nil: endian = nil
+            case let e?:
+                guard let v = Endian(rawValue: e) else {
+                    throw .invalidCodecConfiguration(codec: BytesCodec.v3Name, reason: "unknown endian '\(e)'")
+                }
+                endian = v
+            }
+        }
+        /// The JSON configuration, `nil` when `endian` is.
+        var v3JSON: JSONObject? { endian.map { ["endian": .string($0.rawValue)] } }
     }
 
     /// The encoded size of a chunk of `spec` when it is fixed, `nil` otherwise.

@@ -26,9 +26,30 @@ public struct GzipCodec: BytesToBytesCodec, V2Codec {
 
     /// Reads `{"level": n}`; a missing level means 5, as in zarr-python.
     public init(v3Configuration c: JSONObject, spec: ChunkSpec) throws(ZarrError) {
-        let level = try c.int("level", codec: Self.v3Name) ?? 5
-        try DeflateSupport.checkLevel(level, codec: Self.v3Name, allowDefault: false)
-        self.level = level
+        try self.init(configuration: try Configuration(v3: c))
+    }
+
+    /// A gzip codec of a typed configuration; a level outside 0...9 is a typed error.
+    public init(configuration: Configuration) throws(ZarrError) {
+        try DeflateSupport.checkLevel(configuration.level, codec: Self.v3Name, allowDefault: false)
+        self.level = configuration.level
+    }
+
+    /// The typed configuration.
+    public var configuration: Configuration { Configuration(level: level) }
+
+    /// The typed v3 configuration of `gzip`.
+    public struct Configuration: Sendable, Hashable {
+        /// The compression level, 0...9.
+        public var level: Int
+        /// A configuration.
+        public init(level: Int = 5) { self.level = level }
+        /// Reads `{"level": n}`; a missing level means 5, as in zarr-python.
+        init(v3 c: JSONObject) throws(ZarrError) {
+            level = try c.int("level", codec: GzipCodec.v3Name) ?? 5
+        }
+        /// `{"level": n}`.
+        var v3JSON: JSONObject { ["level": .integer(level)] }
     }
 
     /// Reads `{"id": "gzip", "level": n}`; a missing level means 1, as in numcodecs.
@@ -39,7 +60,7 @@ public struct GzipCodec: BytesToBytesCodec, V2Codec {
     }
 
     /// `{"level": n}`.
-    public var v3Configuration: JSONObject? { ["level": .integer(level)] }
+    public var v3Configuration: JSONObject? { configuration.v3JSON }
     /// `{"id": "gzip", "level": n}`.
     public var v2Configuration: JSONObject { ["id": "gzip", "level": .integer(level)] }
 

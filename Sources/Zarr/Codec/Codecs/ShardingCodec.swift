@@ -26,14 +26,16 @@ public struct ShardingCodec: ArrayToBytesCodec {
     /// The encoded index size in bytes.
     public let indexSize: Int
     let indexLocationWasExplicit: Bool
+    /// The typed configuration this codec was made from.
+    public let configuration: Configuration
 
     /// The value of an empty entry's offset and size.
     static let empty = UInt64.max
 
     /// A sharding codec for shards of `shardSpec`.
     public init(
-        shardSpec: ChunkSpec, innerChunkShape: [Int], innerCodecs: [JSONValue]? = nil,
-        indexCodecs: [JSONValue] = [["name": "bytes", "configuration": ["endian": "little"]], ["name": "crc32c"]],
+        shardSpec: ChunkSpec, innerChunkShape: [Int], innerCodecs: [CodecSpec]? = nil,
+        indexCodecs: [CodecSpec] = CodecSpec.defaultIndexCodecs,
         indexLocation: IndexLocation = .end
     ) throws(ZarrError) {
         guard innerChunkShape.count == shardSpec.shape.count,
@@ -45,7 +47,7 @@ public struct ShardingCodec: ArrayToBytesCodec {
         self.shardSpec = shardSpec
         self.innerChunkShape = innerChunkShape
         let innerSpec = ChunkSpec(shape: innerChunkShape, dataType: shardSpec.dataType, fillValue: shardSpec.fillValue)
-        self.innerChain = try CodecChain(v3: innerCodecs ?? ArrayMetadata.defaultCodecs(for: shardSpec.dataType), spec: innerSpec)
+        self.innerChain = try CodecChain(v3: innerCodecs ?? CodecSpec.defaultChain(for: shardSpec.dataType), spec: innerSpec)
         let grid = zip(shardSpec.shape, innerChunkShape).map { $0 / $1 }
         // Two u64 per inner chunk: a count whose index size overflows is refused here.
         guard case (let count, false)? = try? NDArray.elementCount(grid).multipliedReportingOverflow(by: 16), count < Int.max / 2 else {
@@ -60,26 +62,19 @@ public struct ShardingCodec: ArrayToBytesCodec {
         self.indexSize = size
         self.indexLocation = indexLocation
         self.indexLocationWasExplicit = true
+        self.configuration = Configuration(
+            chunkShape: innerChunkShape, codecs: innerCodecs ?? CodecSpec.defaultChain(for: shardSpec.dataType), indexCodecs: indexCodecs,
+            indexLocation: indexLocation)
     }
 
     /// Reads the v3 configuration; an invalid one is a typed error.
     public init(v3Configuration c: JSONObject, spec: ChunkSpec) throws(ZarrError) {
-        guard let shape = c["chunk_shape"]?.array?.compactMap(\.int), shape.count == c["chunk_shape"]?.array?.count else {
-            throw .invalidCodecConfiguration(codec: Self.v3Name, reason: "'chunk_shape' must be a list of integers")
-        }
-        guard let codecs = c["codecs"]?.array else {
-            throw .invalidCodecConfiguration(codec: Self.v3Name, reason: "'codecs' must be a list")
-        }
-        guard let indexCodecs = c["index_codecs"]?.array else {
-            throw .invalidCodecConfiguration(codec: Self.v3Name, reason: "'index_codecs' must be a list")
-        }
-        let loc: IndexLocation
-        switch try c.string("index_location", codec: Self.v3Name) {
-        case nil, "end": loc = .end
-        case "start": loc = .start
-        case let other?: throw .invalidCodecConfiguration(codec: Self.v3Name, reason: "index_location '\(other)'")
-        }
-        try self.init(shardSpec: spec, innerChunkShape: shape, innerCodecs: codecs, indexCodecs: indexCodecs, indexLocation: loc)
+        try self.init(configuration: try Configuration(v3: c), spec: spec)
+    }
+
+    /// A sharding codec of a typed configuration for shards of `spec`.
+    public init(configuration c: Configuration, spec: ChunkSpec) throws(ZarrError) {
+        try self.init(shardSpec: spec, innerChunkShape: c.chunkShape, innerCodecs: c.codecs, indexCodecs: c.indexCodecs, indexLocation: c.indexLocation)
     }
 
     /// The v3 configuration written to metadata.
@@ -88,6 +83,49 @@ public struct ShardingCodec: ArrayToBytesCodec {
             "chunk_shape": .integers(innerChunkShape), "codecs": .array(innerChain.v3JSON),
             "index_codecs": .array(indexChain.v3JSON), "index_location": .string(indexLocation.rawValue),
         ]
+    }
+
+    /// The typed v3 configuration of `sharding_indexed`.
+    public struct Configuration: Sendable, Hashable {
+        /// The inner chunk shape.
+        public var chunkShape: [Int]
+        /// The chain of each inner chunk.
+        public var codecs: [CodecSpec]
+        /// The chain of the index.
+        public var indexCodecs: [CodecSpec]
+        /// Where the index lives.
+        public var indexLocation: IndexLocation
+        /// A configuration; the index chain defaults to little-endian `bytes` + `crc32c`.
+        public init(chunkShape: [Int], codecs: [CodecSpec], indexCodecs: [CodecSpec] = CodecSpec.defaultIndexCodecs,
+                    indexLocation: IndexLocation = .end) {
+            self.chunkShape = chunkShape; self.codecs = codecs; self.indexCodecs = indexCodecs; self.indexLocation = indexLocation
+        }
+        /// Reads `{"chunk_shape", "codecs", "index_codecs", "index_location"}`; a missing
+        /// index location means the end.
+        init(v3 c: JSONObject) throws(ZarrError) {
+            guard let shape = c["chunk_shape"]?.array?.compactMap(\.int), shape.count == c["chunk_shape"]?.array?.count else {
+                throw .invalidCodecConfiguration(codec: ShardingCodec.v3Name, reason: "'chunk_shape' must be a list of integers")
+            }
+            guard let codecs = c["codecs"]?.array else {
+                throw .invalidCodecConfiguration(codec: ShardingCodec.v3Name, reason: "'codecs' must be a list")
+            }
+            guard let indexCodecs = c["index_codecs"]?.array else {
+                throw .invalidCodecConfiguration(codec: ShardingCodec.v3Name, reason: "'index_codecs' must be a list")
+            }
+            switch try c.string("index_location", codec: ShardingCodec.v3Name) {
+            case nil, "end": indexLocation = .end
+            case "start": indexLocation = .start
+            case let other?: throw .invalidCodecConfiguration(codec: ShardingCodec.v3Name, reason: "index_location '\(other)'")
+            }
+            chunkShape = shape
+            self.codecs = codecs.map(CodecSpec.init(json:))
+            self.indexCodecs = indexCodecs.map(CodecSpec.init(json:))
+        }
+        /// `{"chunk_shape", "codecs", "index_codecs", "index_location"}`.
+        var v3JSON: JSONObject {
+            ["chunk_shape": .integers(chunkShape), "codecs": codecs.json, "index_codecs": indexCodecs.json,
+             "index_location": .string(indexLocation.rawValue)]
+        }
     }
 
     /// Inner chunks per dimension of a shard.

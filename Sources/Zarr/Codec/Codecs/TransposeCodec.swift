@@ -21,14 +21,13 @@ public struct TransposeCodec: ArrayToArrayCodec {
 
     /// Reads the v3 configuration; an invalid one is a typed error.
     public init(v3Configuration c: JSONObject, spec: ChunkSpec) throws(ZarrError) {
-        guard let list = c["order"]?.array else {
-            throw .invalidCodecConfiguration(codec: Self.v3Name, reason: "'order' must be a list of integers")
-        }
-        var o: [Int] = []
-        for v in list {
-            guard let i = v.int else { throw .invalidCodecConfiguration(codec: Self.v3Name, reason: "'order' must be a list of integers") }
-            o.append(i)
-        }
+        try self.init(configuration: try Configuration(v3: c), spec: spec)
+    }
+
+    /// A transpose of a typed configuration for chunks of `spec`; an order that is not a
+    /// permutation of `spec`'s dimensions is a typed error.
+    public init(configuration: Configuration, spec: ChunkSpec) throws(ZarrError) {
+        let o = configuration.order
         guard o.count == spec.shape.count else {
             throw .invalidCodecConfiguration(codec: Self.v3Name, reason: "order \(o) does not match rank \(spec.shape.count)")
         }
@@ -36,7 +35,32 @@ public struct TransposeCodec: ArrayToArrayCodec {
     }
 
     /// The v3 configuration written to metadata.
-    public var v3Configuration: JSONObject? { ["order": .integers(order)] }
+    public var v3Configuration: JSONObject? { configuration.v3JSON }
+
+    /// The typed configuration.
+    public var configuration: Configuration { Configuration(order: order) }
+
+    /// The typed v3 configuration of `transpose`.
+    public struct Configuration: Sendable, Hashable {
+        /// The permutation.
+        public var order: [Int]
+        /// A configuration.
+        public init(order: [Int]) { self.order = order }
+        /// Reads `{"order": [..]}`.
+        init(v3 c: JSONObject) throws(ZarrError) {
+            guard let list = c["order"]?.array else {
+                throw .invalidCodecConfiguration(codec: TransposeCodec.v3Name, reason: "'order' must be a list of integers")
+            }
+            var o: [Int] = []
+            for v in list {
+                guard let i = v.int else { throw .invalidCodecConfiguration(codec: TransposeCodec.v3Name, reason: "'order' must be a list of integers") }
+                o.append(i)
+            }
+            order = o
+        }
+        /// `{"order": [..]}`.
+        var v3JSON: JSONObject { ["order": .integers(order)] }
+    }
 
     /// The spec with its shape permuted by `order`.
     public func encodedSpec(_ spec: ChunkSpec) throws(ZarrError) -> ChunkSpec {

@@ -23,11 +23,36 @@ public struct ZstdCodec: BytesToBytesCodec, V2Codec {
 
     /// Reads the v3 configuration; an invalid one is a typed error.
     public init(v3Configuration c: JSONObject, spec: ChunkSpec) throws(ZarrError) {
-        level = try c.int("level", codec: Self.v3Name) ?? 0
-        checksum = try c.bool("checksum", codec: Self.v3Name) ?? false
+        try self.init(configuration: try Configuration(v3: c))
+    }
+
+    /// A zstd codec of a typed configuration; a level outside -131072...22 is a typed error.
+    public init(configuration: Configuration) throws(ZarrError) {
+        level = configuration.level
+        checksum = configuration.checksum
         guard (-131072...22).contains(level) else {
             throw .invalidCodecConfiguration(codec: Self.v3Name, reason: "level \(level) outside -131072...22")
         }
+    }
+
+    /// The typed configuration.
+    public var configuration: Configuration { Configuration(level: level, checksum: checksum) }
+
+    /// The typed v3 configuration of `zstd`.
+    public struct Configuration: Sendable, Hashable {
+        /// The compression level (0: the library default).
+        public var level: Int
+        /// Whether frames carry a content checksum.
+        public var checksum: Bool
+        /// A configuration.
+        public init(level: Int = 0, checksum: Bool = false) { self.level = level; self.checksum = checksum }
+        /// Reads `{"level": n, "checksum": b}`; missing members mean 0 and false.
+        init(v3 c: JSONObject) throws(ZarrError) {
+            level = try c.int("level", codec: ZstdCodec.v3Name) ?? 0
+            checksum = try c.bool("checksum", codec: ZstdCodec.v3Name) ?? false
+        }
+        /// `{"level", "checksum"}`.
+        var v3JSON: JSONObject { ["level": .integer(level), "checksum": .bool(checksum)] }
     }
 
     /// Reads the numcodecs configuration (with `id`), as for v3.
@@ -36,7 +61,7 @@ public struct ZstdCodec: BytesToBytesCodec, V2Codec {
     }
 
     /// The v3 configuration written to metadata.
-    public var v3Configuration: JSONObject? { ["level": .integer(level), "checksum": .bool(checksum)] }
+    public var v3Configuration: JSONObject? { configuration.v3JSON }
     /// The numcodecs object, with `id`.
     public var v2Configuration: JSONObject {
         var o: JSONObject = ["id": "zstd", "level": .integer(level)]
