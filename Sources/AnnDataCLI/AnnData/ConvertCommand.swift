@@ -10,15 +10,16 @@ struct ConvertCommand: AsyncParsableCommand {
         commandName: "convert",
         abstract: "Convert an AnnData Zarr store (v2/v3, directory or .zip) to Zarr v3 or v2.")
 
-    /// `zstd`, `blosc`, `gzip` or `none`.
-    enum CompressorName: String, ExpressibleByArgument, CaseIterable { case zstd, blosc, gzip, none }
+    /// `auto`, `zstd`, `blosc`, `gzip` or `none`.
+    enum CompressorName: String, ExpressibleByArgument, CaseIterable { case auto, zstd, blosc, gzip, none }
     /// `none` or `auto`.
     enum ShardName: String, ExpressibleByArgument, CaseIterable { case none, auto }
 
     @Argument(help: "The source store: a directory, a .zip archive, an http(s):// URL (with consolidated metadata) or an s3://bucket/prefix URL.") var source: String
     @Argument(help: "The destination: a new or empty directory or s3:// prefix (an existing store only with --overwrite).") var destination: String
     @Option(name: .customLong("zarr-format"), help: "Zarr format to write: 3 (default) or 2.") var zarrFormat: Int = 3
-    @Option(help: "Compressor: zstd (default), blosc, gzip or none.") var compressor: CompressorName = .zstd
+    @Option(help: "Compressor: auto (default: blosc(zstd, shuffle) for integer arrays, zstd for the rest), zstd, blosc, gzip or none.")
+    var compressor: CompressorName = .auto
     @Option(help: "Sharding (Zarr v3): auto (default, as anndata 0.13) or none.") var shard: ShardName = .auto
     @Flag(name: .customLong("no-consolidate"), help: "Do not write consolidated metadata.") var noConsolidate = false
     @Flag(help: "Replace DST when it already holds a Zarr store (anything else is never replaced).") var overwrite = false
@@ -66,6 +67,7 @@ struct ConvertCommand: AsyncParsableCommand {
             }
         }
         switch compressor {
+        case .auto: options.compressor = .automatic
         case .zstd: options.compressor = .zstd
         case .blosc: options.compressor = .blosc
         case .gzip: options.compressor = .gzip

@@ -25,7 +25,6 @@ public struct ShardingCodec: ArrayToBytesCodec {
     public let shardSpec: ChunkSpec
     /// The encoded index size in bytes.
     public let indexSize: Int
-    let indexLocationWasExplicit: Bool
     /// The typed configuration this codec was made from.
     public let configuration: Configuration
 
@@ -61,7 +60,6 @@ public struct ShardingCodec: ArrayToBytesCodec {
         }
         self.indexSize = size
         self.indexLocation = indexLocation
-        self.indexLocationWasExplicit = true
         self.configuration = Configuration(
             chunkShape: innerChunkShape, codecs: innerCodecs ?? CodecSpec.defaultChain(for: shardSpec.dataType), indexCodecs: indexCodecs,
             indexLocation: indexLocation)
