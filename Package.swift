@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "Zarr", targets: ["Zarr"]),
+        .library(name: "ZarrRemote", targets: ["ZarrRemote"]),
         .library(name: "AnnData", targets: ["AnnData"]),
         .executable(name: "anndata", targets: ["AnnDataCLI"]),
     ],
@@ -31,16 +32,19 @@ let package = Package(
         .target(name: "CLocalFS"),
         .target(
             name: "Zarr",
-            dependencies: ["CZstd", "CBlosc", "CLZ4", "CZlib", "CDeflate", "CBzip2", "CLocalFS", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CZstd", "CBlosc", "CLZ4", "CZlib", "CDeflate", "CBzip2", "CLocalFS"]
         ),
+        // The HTTP and S3 stores, apart so that `Zarr` alone needs no swift-crypto (SigV4).
+        .target(name: "ZarrRemote", dependencies: ["Zarr", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "AnnData", dependencies: ["Zarr"]),
         .executableTarget(
             name: "AnnDataCLI",
-            dependencies: ["Zarr", "AnnData", "CZstd", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Zarr", "ZarrRemote", "AnnData", "CZstd", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "ZarrTests", dependencies: ["Zarr"]),
+        .testTarget(name: "ZarrRemoteTests", dependencies: ["ZarrRemote", "Zarr"]),
         .testTarget(name: "AnnDataTests", dependencies: ["AnnData", "Zarr"]),
-        .testTarget(name: "CLITests", dependencies: ["AnnDataCLI", "Zarr"]),
+        .testTarget(name: "CLITests", dependencies: ["AnnDataCLI", "Zarr", "ZarrRemote"]),
     ],
     swiftLanguageModes: [.v6]
 )
