@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "ZarrRemote", targets: ["ZarrRemote"]),
         .library(name: "AnnData", targets: ["AnnData"]),
         .executable(name: "anndata", targets: ["AnnDataCLI"]),
+        .executable(name: "anndata-bench", targets: ["AnnDataBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -39,12 +40,18 @@ let package = Package(
         .target(name: "AnnData", dependencies: ["Zarr"]),
         .executableTarget(
             name: "AnnDataCLI",
+            dependencies: ["Zarr", "ZarrRemote", "AnnData", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // The external-implementation side of the peers.py benchmark (`anndata-bench run`), apart
+        // from the shipped CLI; it links libzstd directly for the `zstd-floor` workload.
+        .executableTarget(
+            name: "AnnDataBench",
             dependencies: ["Zarr", "ZarrRemote", "AnnData", "CZstd", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "ZarrTests", dependencies: ["Zarr"]),
         .testTarget(name: "ZarrRemoteTests", dependencies: ["ZarrRemote", "Zarr"]),
         .testTarget(name: "AnnDataTests", dependencies: ["AnnData", "Zarr"]),
-        .testTarget(name: "CLITests", dependencies: ["AnnDataCLI", "Zarr", "ZarrRemote"]),
+        .testTarget(name: "CLITests", dependencies: ["AnnDataCLI", "AnnDataBench", "Zarr", "ZarrRemote"]),
     ],
     swiftLanguageModes: [.v6]
 )
