@@ -50,7 +50,8 @@ extension ZarrArray {
         let bytes: [UInt8]?
     }
 
-    /// Writes the chunks of `overlaps` in batches of `threads`: the chunks a batch covers only in
+    /// Writes the chunks of `overlaps` in batches of four per thread (fewer waits for a batch's
+    /// slowest chunk; measured level with one task per chunk): the chunks a batch covers only in
     /// part are read (async, `ioRequests` at once), the batch is encoded on at most `threads`
     /// threads (`Parallel.forEach`, the bounded pool reads decode on, not the cooperative pool),
     /// and its values are stored (async) while the next batch is read and encoded.
@@ -58,7 +59,7 @@ extension ZarrArray {
         _ overlaps: [ChunkGrid.Overlap], values: NDArray, store: any WritableStore, threads: Int, innerThreads: Int,
         ioRequests: Int
     ) async throws {
-        let batchSize = max(threads, 2)
+        let batchSize = max(4 * threads, 4)
         try await withThrowingTaskGroup(of: Void.self) { group in
             var storing = false
             var start = 0
