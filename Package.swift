@@ -12,8 +12,10 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "Zarr", targets: ["Zarr"]),
+        .library(name: "ZarrRemote", targets: ["ZarrRemote"]),
         .library(name: "AnnData", targets: ["AnnData"]),
         .executable(name: "anndata", targets: ["AnnDataCLI"]),
+        .executable(name: "anndata-bench", targets: ["AnnDataBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -31,16 +33,25 @@ let package = Package(
         .target(name: "CLocalFS"),
         .target(
             name: "Zarr",
-            dependencies: ["CZstd", "CBlosc", "CLZ4", "CZlib", "CDeflate", "CBzip2", "CLocalFS", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CZstd", "CBlosc", "CLZ4", "CZlib", "CDeflate", "CBzip2", "CLocalFS"]
         ),
+        // The HTTP and S3 stores, apart so that `Zarr` alone needs no swift-crypto (SigV4).
+        .target(name: "ZarrRemote", dependencies: ["Zarr", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "AnnData", dependencies: ["Zarr"]),
         .executableTarget(
             name: "AnnDataCLI",
-            dependencies: ["Zarr", "AnnData", "CZstd", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Zarr", "ZarrRemote", "AnnData", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // The external-implementation side of the peers.py benchmark (`anndata-bench run`), apart
+        // from the shipped CLI; it links libzstd directly for the `zstd-floor` workload.
+        .executableTarget(
+            name: "AnnDataBench",
+            dependencies: ["Zarr", "ZarrRemote", "AnnData", "CZstd", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "ZarrTests", dependencies: ["Zarr"]),
+        .testTarget(name: "ZarrRemoteTests", dependencies: ["ZarrRemote", "Zarr"]),
         .testTarget(name: "AnnDataTests", dependencies: ["AnnData", "Zarr"]),
-        .testTarget(name: "CLITests", dependencies: ["AnnDataCLI", "Zarr"]),
+        .testTarget(name: "CLITests", dependencies: ["AnnDataCLI", "AnnDataBench", "Zarr", "ZarrRemote"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,12 +1,13 @@
 import ArgumentParser
 
-/// `anndata`: inspect, convert, validate and benchmark AnnData and Zarr stores.
+/// `anndata`: inspect, convert and validate AnnData and Zarr stores (the benchmark harness is
+/// the separate `anndata-bench` executable).
 @main
 struct AnnDataCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "anndata",
         abstract: "Native AnnData and Zarr v2/v3 tools.",
-        subcommands: [ZarrCommand.self, ConvertCommand.self, InfoCommand.self, ValidateCommand.self, BenchCommand.self]
+        subcommands: [ZarrCommand.self, ConvertCommand.self, InfoCommand.self, ValidateCommand.self]
     )
 }
 

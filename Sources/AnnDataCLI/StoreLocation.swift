@@ -1,5 +1,6 @@
 import Foundation
 import Zarr
+import ZarrRemote
 
 /// Opens the store a STORE argument names: a directory, a `.zip` archive (read-only), an
 /// `http://` or `https://` URL (read-only; the hierarchy needs consolidated metadata), or an

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Zarr
+import ZarrRemote
 
 /// AnnData on a real S3 server (SeaweedFS on 127.0.0.1, started through
 /// `scripts/remote-servers` and stopped after the suite), driven through the CLI and checked

@@ -35,7 +35,7 @@ extension AnnData {
         try validate()
         if let local = store as? LocalStore {
             try await annotating("") {
-                try await LocalStoreReplacement.write(root: local.root, existing: options.existingStore, metrics: local.metrics) { fresh in
+                try await LocalStoreReplacement.write(root: local.root, existing: options.existingStore, metrics: local.metrics, ioPool: local.ioPool) { fresh in
                     try await self.writeFresh(to: fresh, options: options, registry: registry)
                 }
             }
@@ -92,7 +92,7 @@ public func writeElement(
         let o = opts
         let recorded = try await annotating(p) {
             if p.isEmpty {
-                return try await LocalStoreReplacement.write(root: local.root, existing: .replace, metrics: local.metrics) { fresh in
+                return try await LocalStoreReplacement.write(root: local.root, existing: .replace, metrics: local.metrics, ioPool: local.ioPool) { fresh in
                     try await writeNode(element, store: fresh, path: p, existingRoot: nil, options: o, registry: registry)
                 }
             }

@@ -24,55 +24,66 @@ import Darwin
 ///   system cannot exchange, the old store is renamed aside first (a short window in which the
 ///   destination is missing, never half-written).
 ///
-/// Cost: one extra directory, two renames and the removal of the old store's files.
+/// Cost: one extra directory, two renames and the removal of the old store's files. The file
+/// system work (directory checks, renames, removals of whole trees) runs on a `BlockingIOPool`,
+/// never on the Swift concurrency pool; the swap and the removals happen even when the task is
+/// cancelled meanwhile, so that nothing is left half done.
 public enum LocalStoreReplacement {
     /// The marker in the names of temporary directories.
     static let marker = ".zarr-partial-"
 
     /// Writes a new store for `root` through `body`, which gets an empty `LocalStore` in a
     /// temporary directory, and swaps it into place when `body` returns. On any error the
-    /// temporary directory is removed and the destination is left as it was.
+    /// temporary directory is removed and the destination is left as it was. The stores `body`
+    /// gets, and the replacement's own file system work, use `ioPool`.
     public static func write<T: Sendable>(
-        root: String, existing: ExistingStorePolicy, metrics: StoreMetrics? = nil,
+        root: String, existing: ExistingStorePolicy, metrics: StoreMetrics? = nil, ioPool: BlockingIOPool = .shared,
         _ body: (LocalStore) async throws -> T
     ) async throws -> T {
         let dst = try destinationPath(root)
         let (parent, name) = split(dst)
-        try LocalFS.makeDirectories(parent)
-        removeAbandoned(in: parent, name: name)
-
-        var st = stat()
-        if lstat(dst, &st) != 0 {
-            guard errno == ENOENT else { throw ZarrError.io(key: dst, reason: LocalStore.errnoText()) }
-            // A new destination: an empty directory holds its place (and its lock).
-            if mkdir(dst, 0o755) != 0 && errno != EEXIST { throw ZarrError.io(key: dst, reason: LocalStore.errnoText()) }
-        } else if (st.st_mode & S_IFMT) == S_IFLNK {
-            throw ZarrError.refusedDestination(dst, reason: "it is a symbolic link (give the directory it points to)")
-        } else if (st.st_mode & S_IFMT) != S_IFDIR {
-            throw ZarrError.refusedDestination(dst, reason: "it exists and is not a directory")
+        let lock = try await ioPool.run { () throws -> DirectoryLock in
+            try LocalFS.makeDirectories(parent)
+            removeAbandoned(in: parent, name: name)
+            var st = stat()
+            if lstat(dst, &st) != 0 {
+                guard errno == ENOENT else { throw ZarrError.io(key: dst, reason: LocalStore.errnoText()) }
+                // A new destination: an empty directory holds its place (and its lock).
+                if mkdir(dst, 0o755) != 0 && errno != EEXIST { throw ZarrError.io(key: dst, reason: LocalStore.errnoText()) }
+            } else if (st.st_mode & S_IFMT) == S_IFLNK {
+                throw ZarrError.refusedDestination(dst, reason: "it is a symbolic link (give the directory it points to)")
+            } else if (st.st_mode & S_IFMT) != S_IFDIR {
+                throw ZarrError.refusedDestination(dst, reason: "it exists and is not a directory")
+            }
+            return try DirectoryLock(dst)
         }
-        let lock = try DirectoryLock(dst)
         defer { lock.release() }
         // Inspect under the lock: nobody else is replacing it now.
-        try existing.check(try await StoreContents.inspect(LocalStore(root: dst)), destination: dst)
+        try existing.check(try await StoreContents.inspect(LocalStore(root: dst, ioPool: ioPool)), destination: dst)
 
         let tmp = parent + "/." + name + marker + String(UInt64.random(in: 0...UInt64.max), radix: 36)
-        guard mkdir(tmp, 0o755) == 0 else { throw ZarrError.io(key: tmp, reason: LocalStore.errnoText()) }
-        let tmpLock: DirectoryLock
-        do { tmpLock = try DirectoryLock(tmp) } catch { _ = zarr_remove_tree(tmp); throw error }
+        let tmpLock = try await ioPool.run { () throws -> DirectoryLock in try makeLockedTemporary(tmp) }
         defer { tmpLock.release() }
         let result: T
         do {
-            result = try await body(LocalStore(root: tmp, metrics: metrics))
+            result = try await body(LocalStore(root: tmp, metrics: metrics, ioPool: ioPool))
         } catch {
-            _ = zarr_remove_tree(tmp)
+            await ioPool.runRegardless { _ = zarr_remove_tree(tmp) }
             throw error
         }
-        try swap(tmp, into: dst)
-        // `tmp` now holds the old store (or the empty placeholder): removed now, or by the next
+        // `tmp` then holds the old store (or the empty placeholder): removed now, or by the next
         // write if this process dies first.
-        _ = zarr_remove_tree(tmp)
+        try await ioPool.runRegardless { () throws in
+            try swap(tmp, into: dst)
+            _ = zarr_remove_tree(tmp)
+        }
         return result
+    }
+
+    /// Makes the temporary directory `tmp` and locks it (removing it again when the lock fails).
+    static func makeLockedTemporary(_ tmp: String) throws(ZarrError) -> DirectoryLock {
+        guard mkdir(tmp, 0o755) == 0 else { throw ZarrError.io(key: tmp, reason: LocalStore.errnoText()) }
+        do { return try DirectoryLock(tmp) } catch { _ = zarr_remove_tree(tmp); throw error }
     }
 
     /// `root` without trailing slashes; the file-system root and empty paths are refused.
@@ -209,30 +220,39 @@ extension LocalStoreReplacement {
         let node = try StoreKey.normalizeNodePath(path)
         guard !node.isEmpty else { throw ZarrError.invalidKey(path, reason: "replaceNode needs a node below the root") }
         let root = try destinationPath(store.root)
-        try LocalFS.makeDirectories(root)
+        let pool = store.ioPool
+        try await pool.run { () throws in try LocalFS.makeDirectories(root) }
         let lock = try await DirectoryLock.waitingLock(root)
         defer { lock.release() }
         let (parent, name) = split(root)
-        removeAbandoned(in: parent, name: name)
         let tmp = parent + "/." + name + marker + String(UInt64.random(in: 0...UInt64.max), radix: 36)
-        guard mkdir(tmp, 0o755) == 0 else { throw ZarrError.io(key: tmp, reason: LocalStore.errnoText()) }
-        let tmpLock: DirectoryLock
-        do { tmpLock = try DirectoryLock(tmp) } catch { _ = zarr_remove_tree(tmp); throw error }
-        defer {
-            _ = zarr_remove_tree(tmp)
+        let tmpLock = try await pool.run { () throws -> DirectoryLock in
+            removeAbandoned(in: parent, name: name)
+            return try makeLockedTemporary(tmp)
+        }
+        let result: T
+        do {
+            let redirect = NodeRedirectStore(
+                base: store, temporary: LocalStore(root: tmp, metrics: store.metrics, ioPool: pool), prefix: node + "/")
+            result = try await body(redirect)
+            try await pool.runRegardless { () throws in
+                let written = tmp + "/" + node, target = root + "/" + node
+                var st = stat()
+                guard lstat(written, &st) == 0 else { return }  // nothing under the node was written
+                if lstat(target, &st) == 0 {
+                    try swap(written, into: target)
+                } else {
+                    try LocalFS.makeDirectories(String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)]))
+                    guard rename(written, target) == 0 else { throw ZarrError.io(key: node, reason: LocalStore.errnoText()) }
+                }
+            }
+        } catch {
+            await pool.runRegardless { _ = zarr_remove_tree(tmp) }
             tmpLock.release()
+            throw error
         }
-        let redirect = NodeRedirectStore(base: store, temporary: LocalStore(root: tmp, metrics: store.metrics), prefix: node + "/")
-        let result = try await body(redirect)
-        let written = tmp + "/" + node, target = root + "/" + node
-        var st = stat()
-        guard lstat(written, &st) == 0 else { return result }  // nothing under the node was written
-        if lstat(target, &st) == 0 {
-            try swap(written, into: target)
-        } else {
-            try LocalFS.makeDirectories(String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)]))
-            guard rename(written, target) == 0 else { throw ZarrError.io(key: node, reason: LocalStore.errnoText()) }
-        }
+        await pool.runRegardless { _ = zarr_remove_tree(tmp) }
+        tmpLock.release()
         return result
     }
 
@@ -246,11 +266,14 @@ extension LocalStoreReplacement {
         defer { lock.release() }
         let (parent, name) = split(root)
         let tmp = parent + "/." + name + marker + String(UInt64.random(in: 0...UInt64.max), radix: 36)
-        if rename(root + "/" + node, tmp) != 0 {
-            if errno == ENOENT { return }
-            throw ZarrError.io(key: node, reason: LocalStore.errnoText())
+        let moved = try await store.ioPool.run { () throws -> Bool in
+            if rename(root + "/" + node, tmp) != 0 {
+                if errno == ENOENT { return false }
+                throw ZarrError.io(key: node, reason: LocalStore.errnoText())
+            }
+            return true
         }
-        _ = zarr_remove_tree(tmp)
+        if moved { await store.ioPool.runRegardless { _ = zarr_remove_tree(tmp) } }
     }
 }
 

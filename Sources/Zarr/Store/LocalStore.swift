@@ -23,6 +23,9 @@ import Synchronization
 ///   `staleTemporaryAge` seconds — are removed the first time this store writes into their
 ///   directory, by `deletePrefix`, and by `removeStaleTemporaries()`.
 /// - **Sizes are checked before reading** by `get(_:range:limit:)`.
+/// - **System calls run on a `BlockingIOPool`** (the shared one unless given another), never on
+///   the Swift concurrency pool: every async method suspends while a pool thread does the work.
+///   A task cancelled before its work starts gets `CancellationError`; started work finishes.
 public struct LocalStore: WritableStore, ListableStore {
     /// The directory that holds the store.
     public let root: String
@@ -31,6 +34,8 @@ public struct LocalStore: WritableStore, ListableStore {
     public let metrics: StoreMetrics?
     /// The size limits readers apply to this store.
     public let readLimits: ReadLimits
+    /// The threads that do this store's system calls.
+    public let ioPool: BlockingIOPool
     /// The directories (key prefixes) this store value has written into, whose stale
     /// temporaries are already cleaned.
     private let cleaned = CleanedDirectories()
@@ -40,13 +45,14 @@ public struct LocalStore: WritableStore, ListableStore {
     public static let staleTemporaryAge = 3600
 
     /// A store rooted at `root` (created on the first write if missing), reporting into
-    /// `metrics` when given.
-    public init(root: String, metrics: StoreMetrics? = nil, readLimits: ReadLimits = .standard) {
+    /// `metrics` when given, doing its system calls on `ioPool`.
+    public init(root: String, metrics: StoreMetrics? = nil, readLimits: ReadLimits = .standard, ioPool: BlockingIOPool = .shared) {
         var r = root
         while r.count > 1 && r.hasSuffix("/") { r.removeLast() }
         self.root = r
         self.metrics = metrics
         self.readLimits = readLimits
+        self.ioPool = ioPool
     }
 
     /// A short description of the store, for messages.
@@ -58,19 +64,19 @@ public struct LocalStore: WritableStore, ListableStore {
 
     /// The value at `key`, or `nil` when there is none.
     public func get(_ key: String) async throws -> [UInt8]? {
-        try read(key, range: .all, limit: .max)
+        try await ioPool.run { [self] in try read(key, range: .all, limit: .max) }
     }
 
     /// The bytes of `range` in the value at `key`, or `nil` when there is none.
     public func get(_ key: String, range: ByteRange) async throws -> [UInt8]? {
-        try read(key, range: range, limit: .max)
+        try await ioPool.run { [self] in try read(key, range: range, limit: .max) }
     }
 
     /// The bytes of `range` in the value at `key`, or `nil` when there is none; more than
     /// `limit` bytes are refused (`ZarrError.valueTooLarge`) from the file's size, before
     /// anything is allocated or read.
     public func get(_ key: String, range: ByteRange, limit: Int) async throws -> [UInt8]? {
-        try read(key, range: range, limit: limit)
+        try await ioPool.run { [self] in try read(key, range: range, limit: limit) }
     }
 
     func read(_ key: String, range: ByteRange, limit: Int) throws(ZarrError) -> [UInt8]? {
@@ -105,7 +111,7 @@ public struct LocalStore: WritableStore, ListableStore {
     /// Whether a value (a regular file) exists at `key`. A symbolic link or special file there
     /// is `ZarrError.unsupportedEntry`.
     public func exists(_ key: String) async throws -> Bool {
-        try size(of: key) != nil
+        try await ioPool.run { [self] in try size(of: key) != nil }
     }
 
     /// The size of the value at `key`, or `nil`. A symbolic link or special file there is
@@ -121,7 +127,7 @@ public struct LocalStore: WritableStore, ListableStore {
 
     /// Stores `value` at `key` atomically: a temporary file in the same directory, renamed over the key.
     public func set(_ key: String, _ value: [UInt8]) async throws {
-        try write(key, value, writeAll: LocalFS.writeAll)
+        try await ioPool.run { [self] in try write(key, value, writeAll: LocalFS.writeAll) }
     }
 
     /// `set`, with the writing of the temporary file as a parameter (tests make it fail).
@@ -155,6 +161,11 @@ public struct LocalStore: WritableStore, ListableStore {
     /// Removes the value at `key`; a missing key is not an error (a symbolic link at the key
     /// is removed itself; one on the way to it is `ZarrError.unsupportedEntry`).
     public func delete(_ key: String) async throws {
+        try await ioPool.run { [self] in try remove(key) }
+    }
+
+    /// `delete(_:)` on the calling thread.
+    private func remove(_ key: String) throws(ZarrError) {
         try StoreKey.validate(key)
         metrics?.recordRequest(method: "DELETE", bytesSent: 0)
         let parts = LocalFS.Components(key)
@@ -171,6 +182,11 @@ public struct LocalStore: WritableStore, ListableStore {
     /// and entries that are not keys (names that are not UTF-8, symbolic links, which are
     /// removed themselves, never followed) included.
     public func deletePrefix(_ prefix: String) async throws {
+        try await ioPool.run { [self] in try removePrefix(prefix) }
+    }
+
+    /// `deletePrefix(_:)` on the calling thread.
+    private func removePrefix(_ prefix: String) throws(ZarrError) {
         try StoreKey.validatePrefix(prefix)
         if prefix.isEmpty {
             guard let dir = try LocalFS.openRoot(root, create: false) else { return }
@@ -266,6 +282,11 @@ public struct LocalStore: WritableStore, ListableStore {
 
     /// Every key that starts with `prefix`, sorted.
     public func list(prefix: String) async throws -> [String] {
+        try await ioPool.run { [self] in try keys(prefix: prefix) }
+    }
+
+    /// `list(prefix:)` on the calling thread.
+    private func keys(prefix: String) throws(ZarrError) -> [String] {
         try StoreKey.validatePrefix(prefix)
         metrics?.recordRequest(method: "LIST", bytesSent: 0)
         guard let dir = try openPrefix(prefix) else { return [] }
@@ -286,6 +307,11 @@ public struct LocalStore: WritableStore, ListableStore {
 
     /// The keys and the child prefixes one level below `prefix`.
     public func listDirectory(_ prefix: String) async throws -> StoreListing {
+        try await ioPool.run { [self] in try directoryListing(prefix) }
+    }
+
+    /// `listDirectory(_:)` on the calling thread.
+    private func directoryListing(_ prefix: String) throws(ZarrError) -> StoreListing {
         try StoreKey.validatePrefix(prefix)
         metrics?.recordRequest(method: "LIST", bytesSent: 0)
         guard let dir = try openPrefix(prefix) else { return StoreListing(keys: [], prefixes: []) }

@@ -18,7 +18,9 @@ import CZlib
 /// not UTF-8 is reported: listing a prefix above it throws `ZarrError.invalidEntryName`
 /// naming its directory, rather than dropping it silently.
 ///
-/// The archive is opened once and read with POSIX `pread`, so concurrent reads need no lock.
+/// The archive is opened once and read with POSIX `pread`, so concurrent reads need no lock;
+/// reads run on a `BlockingIOPool` (the shared one unless given another), never on the Swift
+/// concurrency pool.
 /// Stored entries serve byte ranges straight from the file; deflated entries are inflated with
 /// zlib. Whole reads check the entry's CRC-32. Zip64 archives are supported; multi-disk
 /// archives and encrypted entries are not.
@@ -39,6 +41,8 @@ public final class ZipStore: ListableStore {
     /// The size limits readers apply to this store (the metadata limit also bounds the
     /// archive's central directory).
     public let readLimits: ReadLimits
+    /// The threads that do this store's reads.
+    public let ioPool: BlockingIOPool
 
     /// Opens the archive at `path` and reads its central directory.
     ///
@@ -47,8 +51,10 @@ public final class ZipStore: ListableStore {
     /// the file), `ZarrError.unsupportedEntry` when `path` is not a regular file (a named pipe
     /// is refused without blocking), `ZarrError.valueTooLarge` for a central directory over
     /// `readLimits.metadataDocumentBytes`, and `ZarrError.unsupportedOperation` for multi-disk
-    /// archives.
-    public init(path: String, metrics: StoreMetrics? = nil, readLimits: ReadLimits = .standard) throws(ZarrError) {
+    /// archives. Reads run on `ioPool`.
+    public init(
+        path: String, metrics: StoreMetrics? = nil, readLimits: ReadLimits = .standard, ioPool: BlockingIOPool = .shared
+    ) throws(ZarrError) {
         // O_NONBLOCK: opening a named pipe must not wait for a writer; fstat then refuses it.
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         guard fd >= 0 else { throw .io(key: path, reason: String(cString: strerror(errno))) }
@@ -78,6 +84,7 @@ public final class ZipStore: ListableStore {
             self.entries = map
             self.sortedKeys = map.keys.sorted()
             self.readLimits = readLimits
+            self.ioPool = ioPool
             self.undecodableNames = undecodable
         } catch {
             close(fd)
@@ -109,7 +116,12 @@ public final class ZipStore: ListableStore {
     /// entry fails to inflate, has the wrong size, or fails its CRC-32 check, `ZarrError.io`
     /// when the archive is truncated, and `ZarrError.unsupportedOperation` for compression
     /// methods other than stored and deflated, or encrypted entries.
-    public func get(_ key: String) async throws(ZarrError) -> [UInt8]? {
+    public func get(_ key: String) async throws -> [UInt8]? {
+        try await ioPool.run { [self] in try readValue(key) }
+    }
+
+    /// `get(_:)` on the calling thread.
+    private func readValue(_ key: String) throws(ZarrError) -> [UInt8]? {
         try StoreKey.validate(key)
         metrics?.recordRequest(method: "GET", bytesSent: 0)
         guard let entry = entries[key] else { return nil }
@@ -121,8 +133,13 @@ public final class ZipStore: ListableStore {
     /// Part of the value at `key`, or `nil` if the archive has no such entry; a range past the
     /// end is clamped. Stored entries read only the requested bytes (no CRC check is possible
     /// then); deflated entries are inflated whole and sliced.
-    public func get(_ key: String, range: ByteRange) async throws(ZarrError) -> [UInt8]? {
-        if case .all = range { return try await get(key) }
+    public func get(_ key: String, range: ByteRange) async throws -> [UInt8]? {
+        try await ioPool.run { [self] in try readPart(key, range: range) }
+    }
+
+    /// `get(_:range:)` on the calling thread.
+    private func readPart(_ key: String, range: ByteRange) throws(ZarrError) -> [UInt8]? {
+        if case .all = range { return try readValue(key) }
         try StoreKey.validate(key)
         metrics?.recordRequest(method: "GET", bytesSent: 0)
         guard let entry = entries[key] else { return nil }
@@ -145,12 +162,12 @@ public final class ZipStore: ListableStore {
     /// Part of the value at `key`, refused with `ZarrError.valueTooLarge` before it is read
     /// when it is longer than `limit` bytes. Deflated entries are inflated whole, so their
     /// whole size counts against the limit.
-    public func get(_ key: String, range: ByteRange, limit: Int) async throws(ZarrError) -> [UInt8]? {
+    public func get(_ key: String, range: ByteRange, limit: Int) async throws -> [UInt8]? {
         try StoreKey.validate(key)
         guard let entry = entries[key] else { return nil }
         let whole = entry.uncompressedSize > UInt64(Int.max) ? Int.max : Int(entry.uncompressedSize)
         let size = entry.method == 0 ? Self.clamp(range, size: whole).count : whole
-        if size > limit { throw .valueTooLarge(key: key, size: size, limit: limit) }
+        if size > limit { throw ZarrError.valueTooLarge(key: key, size: size, limit: limit) }
         return try await get(key, range: range)
     }
 

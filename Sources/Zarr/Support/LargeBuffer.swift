@@ -123,7 +123,10 @@ enum LargeBuffer {
     /// use, the cgroup's `memory.max` minus its non-reclaimable usage (this cgroup and its
     /// ancestors; v1 `memory.limit_in_bytes` too), and `MemAvailable` plus free swap. Physical
     /// memory alone is not the bound: a process under a memory limit aborts long before.
-    /// `Int.max` where nothing is known.
+    /// On Darwin: the same rlimits, and physical memory (`hw.memsize`), each minus this
+    /// process's peak resident size — macOS compresses and swaps other processes' memory on
+    /// demand, so what is free now is no bound, but an allocation beyond the machine's memory is
+    /// refused. `Int.max` where nothing is known.
     static func allocatable() -> (bytes: Int, source: String) {
         var best = (bytes: Int.max, source: "no limit known")
         func consider(_ bytes: Int?, _ source: String) {
@@ -142,6 +145,18 @@ enum LargeBuffer {
         let meminfo = procFields("/proc/meminfo")
         if let avail = meminfo["MemAvailable"] {
             consider(avail + (meminfo["SwapFree"] ?? 0), "available memory (MemAvailable + SwapFree)")
+        }
+        #elseif canImport(Darwin)
+        let held = DarwinSystem.residentPeak()
+        var rl = rlimit()
+        if getrlimit(RLIMIT_AS, &rl) == 0, let limit = Int(exactly: rl.rlim_cur), limit < Int.max {
+            consider(limit - held, "address-space limit (ulimit -v) of \(limit) bytes")
+        }
+        if getrlimit(RLIMIT_DATA, &rl) == 0, let limit = Int(exactly: rl.rlim_cur), limit < Int.max {
+            consider(limit - held, "data-segment limit (ulimit -d) of \(limit) bytes")
+        }
+        if let memory = DarwinSystem.sysctlInteger("hw.memsize") {
+            consider(memory - held, "physical memory (hw.memsize) of \(memory) bytes")
         }
         #endif
         return best

@@ -1,6 +1,10 @@
 import Dispatch
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 import Synchronization
 
@@ -32,10 +36,13 @@ public struct ConcurrencyOptions: Sendable, Hashable {
 
 /// Bounded parallel loops for CPU work and for async I/O.
 public enum Parallel {
-    /// The number of active processor cores.
+    /// The number of active processor cores: the online processors on Linux
+    /// (`sysconf(_SC_NPROCESSORS_ONLN)`), the physical cores on Darwin (`hw.physicalcpu`).
     public static var activeCores: Int {
-        #if canImport(Glibc)
+        #if canImport(Glibc) || canImport(Musl)
         return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        #elseif canImport(Darwin)
+        return max(1, DarwinSystem.sysctlInteger("hw.physicalcpu") ?? Int(sysconf(_SC_NPROCESSORS_ONLN)))
         #else
         return 4
         #endif

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Zarr
 
 /// A read-only store over HTTP(S): key `k` is the URL `base/k`.
 ///

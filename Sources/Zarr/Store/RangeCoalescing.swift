@@ -69,8 +69,9 @@ public struct RangeCoalescing: Sendable, Hashable {
     }
 
     /// Reads `ranges` of `key` through `fetch` (one call per planned request, at most `limit`
-    /// at once) and cuts the answers apart; `nil` if any request found no value.
-    func read(
+    /// at once) and cuts the answers apart; `nil` if any request found no value. A store that
+    /// adopts `MultiRangeReadableStore` implements `get(_:ranges:)` with it.
+    public func read(
         _ key: String, ranges: [ByteRange], limit: Int,
         fetch: @escaping @Sendable (ByteRange) async throws -> [UInt8]?
     ) async throws -> [[UInt8]]? {

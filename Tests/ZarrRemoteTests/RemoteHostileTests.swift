@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import Zarr
+@testable import ZarrRemote
 
 /// A misbehaving HTTP server on 127.0.0.1 (`scripts/hostile-http-server.py`): the first path
 /// segment picks the misbehaviour. It stops by itself after `lifetime` seconds; `stop()` ends it

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import Zarr
+@testable import ZarrRemote
 
 /// A transport that records every request and its status, and holds multipart part uploads
 /// (`PUT ?partNumber=`) for `partDelay` first (a cancellable sleep), so that a test can cancel

@@ -1,19 +1,21 @@
 import ArgumentParser
 import Zarr
 
-/// `anndata bench ...`: the external-implementation side of the peer benchmark harness
-/// (`peers.py`). `peers.py compare --impls ...,ext:"anndata bench"` calls
-/// `anndata bench run --data DIR --workload W --variant V` once per measurement and reads the
+/// `anndata-bench ...`: the external-implementation side of the peer benchmark harness
+/// (`peers.py`), an executable of its own so that the shipped `anndata` CLI carries none of it.
+/// `peers.py compare --impls ...,ext:anndata-bench` calls
+/// `anndata-bench run --data DIR --workload W --variant V` once per measurement and reads the
 /// one JSON line it prints.
+@main
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench",
+        commandName: "anndata-bench",
         abstract: "Run peers.py benchmark workloads with this implementation.",
         subcommands: [BenchRun.self, BenchList.self]
     )
 }
 
-/// `anndata bench run`: one measurement, one JSON line on stdout.
+/// `anndata-bench run`: one measurement, one JSON line on stdout.
 struct BenchRun: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -26,7 +28,7 @@ struct BenchRun: AsyncParsableCommand {
     )
 
     @Option(help: "The data directory made by `peers.py gen`.") var data: String
-    @Option(help: "The workload (see `anndata bench list`).") var workload: String
+    @Option(help: "The workload (see `anndata-bench list`).") var workload: String
     @Option(help: "The variant (default: the workload's first).") var variant: String?
     @Option(help: "Where writes put their output (default: DIR/scratch).") var scratch: String?
     @Option(help: "Codec threads (default: the machine's active cores).") var threads: Int?
@@ -64,7 +66,7 @@ struct BenchRun: AsyncParsableCommand {
     }
 }
 
-/// `anndata bench list`: the workloads and their variants.
+/// `anndata-bench list`: the workloads and their variants.
 struct BenchList: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List the workloads and their variants.")
 

@@ -1,4 +1,6 @@
 import Crypto
+import Foundation
+import Zarr
 
 /// AWS Signature Version 4 for requests to S3 and S3-compatible servers, with swift-crypto's
 /// SHA-256 and HMAC-SHA256. It signs header-based requests (`Authorization` header), not
@@ -31,7 +33,7 @@ public struct SigV4Signer: Sendable, Hashable {
     public static func sha256Hex(_ bytes: [UInt8]) -> String { hex(SHA256.hash(data: bytes)) }
 
     /// The MD5 of `bytes` in base64, for a `Content-MD5` header.
-    static func md5Base64(_ bytes: [UInt8]) -> String { Base64.encode(Array(Insecure.MD5.hash(data: bytes))) }
+    static func md5Base64(_ bytes: [UInt8]) -> String { Data(Insecure.MD5.hash(data: bytes)).base64EncodedString() }
 
     /// Signs a request: returns `headers` with `x-amz-date`, `x-amz-content-sha256`,
     /// `x-amz-security-token` (when there is a session token) and `Authorization` added.

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import Zarr
+@testable import ZarrRemote
 
 /// Real servers on 127.0.0.1 for the remote-store tests, started and stopped through
 /// `scripts/remote-servers`: nginx (full Range support), `python3 -m http.server` (ignores

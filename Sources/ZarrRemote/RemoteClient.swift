@@ -1,4 +1,5 @@
 import Foundation
+import Zarr
 
 /// What the remote stores share: a transport behind a concurrency limit, retries with backoff,
 /// metrics, the limits of `RemoteLimits` on every request, and the checks on every response:

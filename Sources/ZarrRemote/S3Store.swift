@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Zarr
 
 /// A store in an S3 bucket (AWS or any S3-compatible server), read, write and list.
 ///

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Zarr
+@testable import ZarrRemote
 
 /// The parts of the remote stores that need no server: SigV4 against AWS's published examples,
 /// range planning, the XML reader, configuration and retry rules.

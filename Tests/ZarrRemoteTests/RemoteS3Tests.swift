@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Zarr
+@testable import ZarrRemote
 
 extension RemoteStoreTests {
     @Test func s3PutGetRangeHeadDelete() async throws {

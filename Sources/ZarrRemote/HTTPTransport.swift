@@ -3,6 +3,7 @@ import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Zarr
 
 /// One HTTP request as a remote store sends it, with the limits its response must keep.
 public struct HTTPRequest: Sendable, Hashable {

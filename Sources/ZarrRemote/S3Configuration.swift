@@ -1,4 +1,5 @@
 import Foundation
+import Zarr
 
 /// Everything an `S3Store` needs: where the objects live, how to sign, and how to behave.
 ///

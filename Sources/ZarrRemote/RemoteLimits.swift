@@ -1,4 +1,5 @@
 import Foundation
+import Zarr
 
 /// Bounds in time and size that a remote store (`HTTPStore`, `S3Store`) holds every request
 /// to, so that a hostile or broken server gives an error rather than a hang or a process that

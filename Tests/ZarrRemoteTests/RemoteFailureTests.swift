@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import Zarr
+@testable import ZarrRemote
 
 extension RemoteStoreTests {
     static let quickRetry = RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(10), maxDelay: .milliseconds(50))

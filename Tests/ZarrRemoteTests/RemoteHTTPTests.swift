@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Zarr
+@testable import ZarrRemote
 
 /// Remote stores against real servers on 127.0.0.1 that `scripts/remote-servers` starts once
 /// for the suite (nginx, `python3 -m http.server`, SeaweedFS) and stops after it. A server that

@@ -10,13 +10,13 @@ struct BenchWorkload: Sendable {
     let name: String
     /// The accepted variants; the first is the default.
     let variants: [String]
-    /// One line for `anndata bench list`.
+    /// One line for `anndata-bench list`.
     let summary: String
     /// Runs the workload once.
     let run: @Sendable (BenchContext) async throws -> BenchResult
 }
 
-/// Every workload `anndata bench run` knows. To add a family, give it a `static let all:
+/// Every workload `anndata-bench run` knows. To add a family, give it a `static let all:
 /// [BenchWorkload]` and append it here.
 enum BenchRegistry {
     static let workloads: [BenchWorkload] = DenseWorkloads.all + AnnDataWorkloads.all + FloorWorkloads.all
@@ -76,7 +76,7 @@ struct BenchContext: Sendable {
     /// The store a read workload opens (timed): `--store-url` when given, else the local
     /// store at `path`.
     func readableStore(_ path: String) throws -> any ReadableStore {
-        if let storeURL { return try StoreLocation.readable(storeURL, metrics: metrics) }
+        if let storeURL { return try BenchStoreURL.readable(storeURL, metrics: metrics) }
         return LocalStore(root: path)
     }
 
