@@ -92,10 +92,10 @@ extension ZarrArray {
     }
 
     /// The shape a chunk is built with: a shard at the array's edge only up to the edge (the
-    /// sharding codec leaves out the inner chunks beyond it without materialising them).
+    /// region encoder, sharding, leaves out the inner chunks beyond it without materialising them).
     func writeShape(_ ov: ChunkGrid.Overlap) -> [Int] {
         var chunkShape = metadata.chunkShape
-        if shardingCodec != nil {
+        if regionEncoder != nil {
             let start = zip(ov.chunk, chunkShape).map { $0 * $1 }
             chunkShape = (0..<chunkShape.count).map { min(chunkShape[$0], shape[$0] - start[$0]) }
         }
@@ -104,7 +104,7 @@ extension ZarrArray {
 
     /// Whether writing `ov` starts from the chunk's stored value (the values cover it in part).
     func needsOldValue(_ ov: ChunkGrid.Overlap) -> Bool {
-        if shardingCodec != nil, ov.extent == writeShape(ov) { return false }
+        if regionEncoder != nil, ov.extent == writeShape(ov) { return false }
         return !ov.coversChunk
     }
 
@@ -113,10 +113,10 @@ extension ZarrArray {
     func encodeChunk(_ ov: ChunkGrid.Overlap, old: [UInt8]?, values: NDArray, innerThreads: Int) throws(ZarrError) -> ChunkUpdate {
         let key = chunkKey(ov.chunk)
         let chunkShape = writeShape(ov)
-        if let sharding = shardingCodec, ov.extent == chunkShape {
+        if let encoder = regionEncoder, ov.extent == chunkShape {
             // The values cover the whole shard (up to the array's edge): encode its inner
             // chunks straight from them, never building the shard.
-            let shard = try sharding.encodeShard(from: values, origin: ov.inRegion, extent: ov.extent, threads: innerThreads)
+            let shard = try encoder.encodeRegion(from: values, origin: ov.inRegion, extent: ov.extent, threads: innerThreads)
             return ChunkUpdate(key: key, bytes: shard.stored ? shard.bytes : nil)
         }
         var chunk: NDArray
@@ -134,8 +134,8 @@ extension ZarrArray {
         }
         RegionCopy.copy(from: values, srcOrigin: ov.inRegion, to: &chunk, dstOrigin: ov.inChunk, extent: ov.extent)
         if chunk.isAll(metadata.fillValue) { return ChunkUpdate(key: key, bytes: nil) }
-        if let sharding = shardingCodec {
-            return ChunkUpdate(key: key, bytes: try sharding.encode(chunk, threads: innerThreads))
+        if let encoder = regionEncoder {
+            return ChunkUpdate(key: key, bytes: try encoder.encode(chunk, threads: innerThreads))
         }
         return ChunkUpdate(key: key, bytes: try chain.encode(chunk))
     }

@@ -83,9 +83,7 @@ public struct ZarrArray: Sendable {
         }
     }
 
-    /// The sharding codec, if the chain is exactly `sharding_indexed` (partial reads apply).
-    var shardingCodec: ShardingCodec? {
-        guard chain.arrayToArray.isEmpty, chain.bytesToBytes.isEmpty else { return nil }
-        return chain.arrayToBytes as? ShardingCodec
-    }
+    /// The codec that encodes whole chunks straight from a region and takes chunks clipped at
+    /// the array's edge (sharding alone in the chain), asked of the chain.
+    var regionEncoder: (any RegionEncodingCodec)? { chain.regionEncoder }
 }

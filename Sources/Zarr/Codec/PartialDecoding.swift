@@ -209,6 +209,19 @@ public protocol PartialDecodingCodec: ArrayToBytesCodec {
     var encodedPartCount: Int { get }
 }
 
+/// An array→bytes codec that encodes a chunk straight from a box of a larger array, on several
+/// threads, and accepts a chunk clipped at the array's edge (sharding: inner chunks beyond the
+/// edge are left out without being built). Writers ask the chain for it
+/// (`CodecChain.regionEncoder`) instead of naming a codec.
+public protocol RegionEncodingCodec: ArrayToBytesCodec {
+    /// Encodes the chunk whose values are the box of `source` at `origin` with `extent` (at
+    /// most the chunk's shape; what it leaves out lies outside the array) on up to `threads`
+    /// threads. `stored` is false when the chunk holds only the fill value.
+    func encodeRegion(from source: NDArray, origin: [Int], extent: [Int], threads: Int) throws(ZarrError) -> (bytes: [UInt8], stored: Bool)
+    /// Encodes a chunk (possibly clipped at the array's edge) on up to `threads` threads.
+    func encode(_ chunk: NDArray, threads: Int) throws(ZarrError) -> [UInt8]
+}
+
 /// A bytes→bytes codec whose decoded bytes are a prefix of its encoded bytes (a checksum it
 /// appends): partial reads pass through it, without checking what they skip.
 public protocol PrefixPreservingBytesCodec: BytesToBytesCodec {
@@ -271,6 +284,13 @@ extension CodecChain {
     /// chain has no array→array codec and its array→bytes codec decodes partially.
     public var decodesPartially: Bool {
         arrayToArray.isEmpty && arrayToBytes is any PartialDecodingCodec
+    }
+
+    /// The array→bytes codec when it encodes regions itself and nothing else is in the chain
+    /// (sharding alone), else `nil`.
+    public var regionEncoder: (any RegionEncodingCodec)? {
+        guard arrayToArray.isEmpty, bytesToBytes.isEmpty else { return nil }
+        return arrayToBytes as? any RegionEncodingCodec
     }
 
     /// The shape of the smallest part of a chunk that decodes on its own: the innermost chunk

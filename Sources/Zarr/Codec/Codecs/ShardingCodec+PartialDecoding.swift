@@ -94,3 +94,10 @@ extension ShardingCodec: PartialDecodingCodec {
         return ReadLimits.encodedChunkBound(decodedBytes: bytes, pieces: encodedPartCount)
     }
 }
+
+extension ShardingCodec: RegionEncodingCodec {
+    /// `encodeShard(from:origin:extent:threads:)`.
+    public func encodeRegion(from source: NDArray, origin: [Int], extent: [Int], threads: Int) throws(ZarrError) -> (bytes: [UInt8], stored: Bool) {
+        try encodeShard(from: source, origin: origin, extent: extent, threads: threads)
+    }
+}
