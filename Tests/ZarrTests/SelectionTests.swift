@@ -188,6 +188,9 @@ import Testing
         for selection in bad {
             await #expect(throws: ZarrError.self, "\(selection)") { _ = try await a.read(selection) }
         }
+        // Ranges whose lengths add up beyond Int.max are refused, not summed into a trap.
+        let huge = try await ZarrArray.create(store, path: "huge", metadata: ArrayMetadata(shape: [1 << 62], chunkShape: [1 << 20], dataType: .int8))
+        await #expect(throws: ZarrError.self) { _ = try await huge.read([.ranges([0..<(1 << 62), 0..<(1 << 62)])]) }
     }
 
     @Test func cancellingAReadStopsItsFetches() async throws {

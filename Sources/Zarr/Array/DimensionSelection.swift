@@ -81,7 +81,9 @@ struct DimensionPlan: Sendable {
                 if r.isEmpty { continue }
                 if let last = pairs.last, r.lowerBound < last.source { sorted = false }
                 pairs.append(Run(source: r.lowerBound, output: n, length: r.count))
-                n += r.count
+                let (total, overflow) = n.addingReportingOverflow(r.count)
+                guard !overflow else { throw .invalidSelection("the ranges on axis \(dimension) at '\(path)' select more than Int.max indices") }
+                n = total
             }
             if !sorted { pairs.sort { ($0.source, $0.output) < ($1.source, $1.output) } }
             runs = Self.merged(pairs)

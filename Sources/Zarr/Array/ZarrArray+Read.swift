@@ -70,7 +70,7 @@ extension ZarrArray {
         }
         var plan = try SelectionPlan(array: self, selection: selection)
         let count = try LargeBuffer.checkedCount(plan.shape, what: "a selection of '\(path)'")
-        guard destination.count == count * size else {
+        guard destination.count == (try LargeBuffer.checkedBytes(count: count, itemSize: size, what: "a selection of '\(path)'")) else {
             throw ZarrError.valueMismatch("a buffer of \(destination.count) bytes for \(count) elements of \(size) bytes at '\(path)'")
         }
         plan.locateChunks(metadata.chunkShape)

@@ -308,15 +308,7 @@ extension CodecChain {
     /// The most bytes one encoded chunk of this chain may take under `readLimits` (see
     /// `ReadLimits.encodedChunkBound`).
     public func encodedChunkLimit(_ readLimits: ReadLimits) -> Int {
-        let type = spec.dataType
-        guard !type.isVariableLength, let itemSize = type.itemSize else { return readLimits.variableLengthChunkBytes }
-        var decoded = itemSize
-        for n in spec.shape {
-            let (p, o) = decoded.multipliedReportingOverflow(by: Swift.max(n, 0))
-            if o { return .max }
-            decoded = p
-        }
-        return ReadLimits.encodedChunkBound(decodedBytes: decoded, pieces: encodedPartCount)
+        readLimits.encodedLimit(of: spec, parts: encodedPartCount)
     }
 
     /// The encoded pieces that hold `subset` of one chunk, read from `source` with at most

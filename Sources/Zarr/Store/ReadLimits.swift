@@ -33,6 +33,17 @@ public struct ReadLimits: Sendable, Hashable {
     }
 }
 
+extension ReadLimits {
+    /// The most bytes an encoded chunk of `spec` made of `parts` separately encoded parts may
+    /// take: `encodedChunkBound` of its decoded size, or `variableLengthChunkBytes` for
+    /// variable-length elements.
+    func encodedLimit(of spec: ChunkSpec, parts: Int) -> Int {
+        guard !spec.dataType.isVariableLength else { return variableLengthChunkBytes }
+        guard let bytes = spec.byteCount else { return .max }
+        return ReadLimits.encodedChunkBound(decodedBytes: bytes, pieces: parts)
+    }
+}
+
 extension ZarrArray {
     /// The most bytes one stored chunk (a whole shard, for sharded arrays) of this array may
     /// take: its decoded size with the margin of `ReadLimits.encodedChunkBound`, or the

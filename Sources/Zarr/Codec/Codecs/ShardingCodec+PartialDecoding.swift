@@ -41,7 +41,7 @@ extension ShardingCodec: PartialDecodingCodec {
         let index: [(offset: Int, size: Int)?]
         if numbers.count * 2 >= innerCount && source.knownSize == nil {
             // Most of the shard is needed: one request for all of it.
-            guard let shard = try await source.read([.all], limit: shardLimit(source.readLimits))?.first else { return missing }
+            guard let shard = try await source.read([.all], limit: source.readLimits.encodedLimit(of: shardSpec, parts: encodedPartCount))?.first else { return missing }
             index = try decodeIndex(try indexBytes(of: shard), shardSize: shard.count)
             base = InMemoryByteSource(shard, key: source.key, readLimits: source.readLimits)
         } else {
@@ -85,13 +85,6 @@ extension ShardingCodec: PartialDecodingCodec {
             out[e.k].bytes = part
         }
         return out
-    }
-
-    /// The most bytes a whole shard may take.
-    func shardLimit(_ readLimits: ReadLimits) -> Int {
-        guard !shardSpec.dataType.isVariableLength else { return readLimits.variableLengthChunkBytes }
-        guard let bytes = shardSpec.byteCount else { return .max }
-        return ReadLimits.encodedChunkBound(decodedBytes: bytes, pieces: encodedPartCount)
     }
 }
 

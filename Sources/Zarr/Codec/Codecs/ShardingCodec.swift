@@ -150,7 +150,7 @@ public struct ShardingCodec: ArrayToBytesCodec {
         for i in 0..<innerCount {
             let o = raw[2 * i], n = raw[2 * i + 1]
             if o == Self.empty && n == Self.empty { out.append(nil); continue }
-            guard o != Self.empty, n != Self.empty, let off = Int(exactly: o), let size = Int(exactly: n) else {
+            guard o != Self.empty, n != Self.empty, let off = Int(exactly: o), let size = Int(exactly: n), size <= Int.max - off else {
                 throw .codecFailure(codec: Self.v3Name, reason: "invalid shard index entry (\(o), \(n))")
             }
             if let shardSize {
