@@ -93,7 +93,7 @@ extension LazyAnnDataView {
     ) async throws(AnnDataError) {
         if frame.legacy {
             var df = try await frame.load(rows: rows)
-            if removeUnused { try Self.removeUnusedCategories(&df, uns: &uns, path: path) }
+            if removeUnused { try AnnData.removeUnusedCategories(&df, uns: &uns, path: path) }
             try await w.write(.dataFrame(df), at: path)
             return
         }
@@ -107,7 +107,7 @@ extension LazyAnnDataView {
             if removeUnused, case .categorical(let c) = column {
                 let (trimmed, kept) = try c.removingUnusedCategories(path: StoreKey.join(path, name))
                 column = .categorical(trimmed)
-                Self.trimColors(&uns, column: name, kept: kept, categoryCount: c.categories.count)
+                AnnData.trimColors(&uns, column: name, kept: kept, categoryCount: c.categories.count)
             }
             try await w.write(column.element, at: StoreKey.join(path, name))
         }

@@ -54,8 +54,8 @@ public struct LazyAnnDataView: Sendable {
         var obs = try await base.obs.load(rows: o), vars = try await base.var.load(rows: v)
         var uns = OrderedDict<Element>()
         if let g = base.uns, case .dict(let d) = try await g.reader.read(g.path) { uns = d }
-        try Self.removeUnusedCategories(&obs, uns: &uns, path: "obs")
-        try Self.removeUnusedCategories(&vars, uns: &uns, path: "var")
+        try AnnData.removeUnusedCategories(&obs, uns: &uns, path: "obs")
+        try AnnData.removeUnusedCategories(&vars, uns: &uns, path: "var")
         var obsm = OrderedDict<Element>(), varm = OrderedDict<Element>()
         for (k, e) in base.obsm { obsm[k] = try await e.load(rows: o) }
         for (k, e) in base.varm { varm[k] = try await e.load(rows: v) }
@@ -71,38 +71,6 @@ public struct LazyAnnDataView: Sendable {
             raw = Raw(X: rx, var: try await r.var.load(), varm: rvarm)
         }
         return try AnnData(X: X, obs: obs, var: vars, layers: layers, obsm: obsm, varm: varm, obsp: obsp, varp: varp, uns: uns, raw: raw)
-    }
-
-    /// anndata's `_remove_unused_categories` for one frame of the view: every categorical
-    /// column loses the categories its selected values do not use, and a matching
-    /// `uns["<column>_colors"]` keeps the colours of the kept categories (a 0-d colour becomes
-    /// 1-d; colours whose count differs from the number of categories are deleted).
-    static func removeUnusedCategories(_ frame: inout DataFrame, uns: inout OrderedDict<Element>, path: String) throws(AnnDataError) {
-        for (name, column) in frame.columns {
-            guard case .categorical(let c) = column else { continue }
-            let (trimmed, kept) = try c.removingUnusedCategories(path: StoreKey.join(path, name))
-            frame.columns[name] = .categorical(trimmed)
-            trimColors(&uns, column: name, kept: kept, categoryCount: c.categories.count)
-        }
-    }
-
-    /// The colours part of `removeUnusedCategories`, for a column whose categories `kept` of
-    /// `categoryCount` remain.
-    static func trimColors(_ uns: inout OrderedDict<Element>, column: String, kept: [Int], categoryCount: Int) {
-        let key = column + "_colors"
-        guard let colors = uns[key] else { return }
-        switch colors {
-        case .string(let s): uns[key] = .strings([s])
-        case .scalar(let a):
-            var b = a
-            b.shape = [1]
-            uns[key] = .array(b)
-        case .strings(let a) where a.shape.count == 1, .array(let a) where a.shape.count == 1:
-            guard a.count == categoryCount else { uns[key] = nil; return }
-            guard let taken = try? a.taking(kept) else { return }
-            if case .strings = colors { uns[key] = .strings(taken) } else { uns[key] = .array(taken) }
-        default: break
-        }
     }
 }
 

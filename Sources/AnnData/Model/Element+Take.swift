@@ -68,8 +68,8 @@ extension DataFrame {
 
 extension Element {
     /// The element at `rows` of its first axis (any order, repeats allowed), as anndata slices
-    /// `obsm`/`varm` values and data-frame columns. An awkward array is sliced only when the
-    /// selection keeps every row in order; elements without a first axis are refused.
+    /// `obsm`/`varm` values and data-frame columns. Awkward arrays: see
+    /// `AwkwardArray.takingRows(_:path:)`; elements without a first axis are refused.
     public func takingRows(_ rows: [Int], path: String = "") throws(AnnDataError) -> Element {
         switch self {
         case .array(let a): return .array(try annotatingSync(path) { try a.taking(rows) })
@@ -83,7 +83,7 @@ extension Element {
         case .nullableStrings(let n): return try Column.nullableStrings(n).taking(rows, path: path).element
         case .awkward(let a):
             if rows == Array(0..<a.length) { return self }
-            throw .unsupported(path: path, reason: "selecting rows of an awkward array is not supported; only a selection that keeps every row in order")
+            return .awkward(try a.takingRows(rows, path: path))
         case .dict, .scalar, .string, .null, .raw, .anndata:
             throw .invalidElement(path: path, reason: "a \(encodingType) has no rows to select")
         }
