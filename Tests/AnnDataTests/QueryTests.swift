@@ -43,7 +43,7 @@ struct QueryTests {
                 values: try NDArray([Int8(0), 1, 2, 3, 4, 5, 6, 7], shape: [n]), mask: [true, false, false, false, false, false, false, false])),
             "with space": .strings(["p", "q", "p", "q", "p", "q", "p", "q"]),
             "a.b": .array(try NDArray([Int16(1), 1, 1, 1, 2, 2, 2, 2], shape: [n])),
-            "ñame": .strings(["n", "n", "n", "n", "m", "m", "m", "m"]),
+            "\u{F1}ame": .strings(["n", "n", "n", "n", "m", "m", "m", "m"]),
         ]
         return try DataFrame(index: (0..<n).map { "c\($0)" }, columns: cols)
     }
@@ -157,6 +157,19 @@ struct QueryTests {
             .compare(.named("true"), .equal, .integer(3))))
     }
 
+    @Test func textIsReadScalarByScalar() throws {
+        // A quote followed by a combining mark still opens and closes a string, and names keep
+        // their exact spelling (Swift's `==` on strings would hide a normalisation).
+        guard case .compare(_, _, .string(let v)) = try Query(parsing: "s == '\u{301}x' "), case .isIn(.named(let name), _) = try Query(parsing: "n\u{303}ame in []"),
+              case .compare(.named(let quoted), _, _) = try Query(parsing: "`\u{301}q` == 1")
+        else { Issue.record("not parsed as expected"); return }
+        #expect(Array(v.utf8) == Array("\u{301}x".utf8))
+        #expect(Array(name.utf8) == Array("n\u{303}ame".utf8))
+        #expect(Array(quoted.utf8) == Array("\u{301}q".utf8))
+        #expect(QueryColumn.named("n\u{303}ame").description == "n\u{303}ame")
+        #expect(QueryColumn.named("\u{301}q").description == "`\u{301}q`")
+    }
+
     @Test func descriptionRoundTrips() throws {
         let texts = [
             "a == 1", "a != -2", "a < 1.5", "a <= 1e-05", "a > inf", "a >= -inf", "a == true", "a == false",
@@ -226,6 +239,8 @@ struct QueryTests {
             ("x == ]", 5, "expected a value after '==' (a number, true, false or a quoted string), found ']'"),
             // Positions count characters: the decomposed é is one.
             ("ñame == 'e\u{301}' and ü", 17, "after the column ü, found the end of the expression"),
+            ("`a\u{301}b` == x", 8, "quote strings"),
+            ("x == '\u{301}", 5, "the string has no closing '"),
         ]
         for (text, position, message) in cases {
             guard let e = parseError(text) else {
@@ -527,6 +542,12 @@ struct QueryTests {
         let q2 = Query.and(.isNull(.index), .compare(.named("index"), .equal, .string("c1")))
         _ = try await q2.evaluate(on: RecordingFrame(frame: try Self.frame(), log: log2), path: "obs")
         #expect(await log2.loads == ["<index>"], "the index and `index` (no such column) are the same, loaded once")
+
+        // A name spelt in another normalisation form loads the frame's spelling of it.
+        let log4 = LoadLog()
+        let m4 = try await Query(parsing: "n\u{303}ame == 'm'").evaluate(on: RecordingFrame(frame: try Self.frame(), log: log4), path: "obs")
+        #expect(m4 == [false, false, false, false, true, true, true, true])
+        #expect(await log4.loads.map { Array($0.utf8) } == [Array("\u{F1}ame".utf8)])
 
         // An unknown column is refused before anything loads.
         let log3 = LoadLog()
