@@ -26,7 +26,7 @@ extension Query {
     /// (in `Character`s) of the first problem.
     public init(parsing text: String) throws(QueryParseError) {
         var lexer = QueryLexer(text)
-        var parser = QueryParser(tokens: try lexer.tokens(), length: text.count)
+        var parser = QueryParser(tokens: try lexer.tokens())
         self = try parser.parseAll()
     }
 }
@@ -262,13 +262,9 @@ struct QueryLexer {
 /// A recursive-descent parser over the tokens.
 struct QueryParser {
     let tokens: [QueryToken]
-    let length: Int
     var k = 0
 
-    init(tokens: [QueryToken], length: Int) {
-        self.tokens = tokens
-        self.length = length
-    }
+    init(tokens: [QueryToken]) { self.tokens = tokens }
 
     var current: QueryToken { tokens[min(k, tokens.count - 1)] }
 
