@@ -524,35 +524,35 @@ struct QueryTests {
             try await Query(parsing: "cx == 1").evaluate(on: frame, path: "obs")
         }
         // A frame that hands back a column of the wrong length.
-        let short = RecordingFrame(frame: try Self.frame(), log: LoadLog(), rowCountOverride: 9)
+        let short = QueryRecordingFrame(frame: try Self.frame(), log: QueryLoadLog(), rowCountOverride: 9)
         await #expect(throws: AnnDataError.shapeMismatch(path: "obs/i64", reason: "column 'i64' has 8 values for 9 rows")) {
             try await Query(parsing: "i64 == 1").evaluate(on: short, path: "obs")
         }
     }
 
     @Test func onlyReferencedColumnsLoadEachOnce() async throws {
-        let log = LoadLog()
-        let frame = RecordingFrame(frame: try Self.frame(), log: log)
+        let log = QueryLoadLog()
+        let frame = QueryRecordingFrame(frame: try Self.frame(), log: log)
         let q = try Query(parsing: "s == 'a' and (i64 > 0 or s != 'b') and index != 'c0' or not i64 in [1] or index == 'c1'")
         let m = try await q.evaluate(on: frame, path: "obs")
         #expect(m == [false, true, true, true, true, true, true, true])
         #expect(await log.loads == ["s", "i64", "<index>"])
 
-        let log2 = LoadLog()
+        let log2 = QueryLoadLog()
         let q2 = Query.and(.isNull(.index), .compare(.named("index"), .equal, .string("c1")))
-        _ = try await q2.evaluate(on: RecordingFrame(frame: try Self.frame(), log: log2), path: "obs")
+        _ = try await q2.evaluate(on: QueryRecordingFrame(frame: try Self.frame(), log: log2), path: "obs")
         #expect(await log2.loads == ["<index>"], "the index and `index` (no such column) are the same, loaded once")
 
         // A name spelt in another normalisation form loads the frame's spelling of it.
-        let log4 = LoadLog()
-        let m4 = try await Query(parsing: "n\u{303}ame == 'm'").evaluate(on: RecordingFrame(frame: try Self.frame(), log: log4), path: "obs")
+        let log4 = QueryLoadLog()
+        let m4 = try await Query(parsing: "n\u{303}ame == 'm'").evaluate(on: QueryRecordingFrame(frame: try Self.frame(), log: log4), path: "obs")
         #expect(m4 == [false, false, false, false, true, true, true, true])
         #expect(await log4.loads.map { Array($0.utf8) } == [Array("\u{F1}ame".utf8)])
 
         // An unknown column is refused before anything loads.
-        let log3 = LoadLog()
+        let log3 = QueryLoadLog()
         await #expect(throws: AnnDataError.self) {
-            try await Query(parsing: "s == 'a' or nope == 1").evaluate(on: RecordingFrame(frame: try Self.frame(), log: log3), path: "var")
+            try await Query(parsing: "s == 'a' or nope == 1").evaluate(on: QueryRecordingFrame(frame: try Self.frame(), log: log3), path: "var")
         }
         #expect(await log3.loads == [])
     }
@@ -563,16 +563,16 @@ struct QueryTests {
     }
 }
 
-/// The names a `RecordingFrame` was asked for, in order (`<index>` for the index).
-actor LoadLog {
+/// The names a `QueryRecordingFrame` was asked for, in order (`<index>` for the index).
+actor QueryLoadLog {
     var loads: [String] = []
     func record(_ name: String) { loads.append(name) }
 }
 
 /// A frame that records which columns a query loads.
-struct RecordingFrame: QueryFrame {
+struct QueryRecordingFrame: QueryFrame {
     let frame: DataFrame
-    let log: LoadLog
+    let log: QueryLoadLog
     var rowCountOverride: Int? = nil
 
     var rowCount: Int { rowCountOverride ?? frame.rowCount }
