@@ -96,12 +96,17 @@ extension LazyMatrix {
     ) async throws(AnnDataError) -> SparseMatrix {
         let conc = concurrency
         let lengths = spans.map(\.count)
-        let selection: [DimensionSelection] = [.ranges(spans)]
+        // Adjacent spans (consecutive rows) read as one range: same values, far fewer runs.
+        var merged: [Range<Int>] = []
+        for s in spans where !s.isEmpty {
+            if let last = merged.last, last.upperBound == s.lowerBound { merged[merged.count - 1] = last.lowerBound..<s.upperBound } else { merged.append(s) }
+        }
+        let selection: [DimensionSelection] = [.ranges(merged)]
         var values: NDArray, minorIndices: NDArray, newLengths = lengths
         var minorCount = minorExtent
         if let minor {
             let idx = try await annotating(path + "/indices") { try await indices.read(selection, options: conc) }
-            let kept = try minor.filter(minor: IntegerView.ints(idx), lengths: lengths, rowStarts: spans.map(\.lowerBound),
+            let kept = try minor.filter(minor: idx, lengths: lengths, rowStarts: spans.map(\.lowerBound),
                                         path: path + "/indices")
             let total = lengths.reduce(0, +)
             if kept.positions.count * 8 >= total {
