@@ -47,7 +47,8 @@ extension LazyAnnDataView {
         if let g = base.uns, case .dict(let d) = try await g.reader.read(g.path) { uns = d }
         note("obs"); try await writeFrame(base.obs, rows: o, to: w, at: "obs", trimming: &uns)
         note("var"); try await writeFrame(base.var, rows: v, to: w, at: "var", trimming: &uns)
-        func annotations(_ group: String, _ elements: OrderedDict<LazyElement>, rows: [Int]?) async throws(AnnDataError) {
+        // obsm/varm frames lose unused categories as anndata's views drop them; raw.varm is kept.
+        func annotations(_ group: String, _ elements: OrderedDict<LazyElement>, rows: [Int]?, trim: Bool = true) async throws(AnnDataError) {
             try await w.createGroup(group, attributes: w.encodingAttributes("dict"))
             for (name, e) in elements {
                 let p = group + "/" + name
@@ -56,7 +57,7 @@ extension LazyAnnDataView {
                 case .matrix(let m): try await stream(m, rows: rows, columns: nil, to: w, at: p, role: .data)
                 case .dataFrame(let d):
                     var none = OrderedDict<Element>()
-                    try await writeFrame(d, rows: rows, to: w, at: p, trimming: &none, removeUnused: false)
+                    try await writeFrame(d, rows: rows, to: w, at: p, trimming: &none, removeUnused: trim)
                 case .group, .leaf: try await w.write(try await e.load(rows: rows), at: p)
                 }
             }
@@ -76,7 +77,7 @@ extension LazyAnnDataView {
             try await w.createGroup("raw", attributes: w.encodingAttributes("raw"))
             if let x = r.X { try await stream(x, rows: o, columns: nil, to: w, at: "raw/X", role: .data) }
             try await w.write(.dataFrame(try await r.var.load()), at: "raw/var")
-            try await annotations("raw/varm", r.varm, rows: nil)
+            try await annotations("raw/varm", r.varm, rows: nil, trim: false)
         } else {
             try await w.write(.null, at: "raw")
         }

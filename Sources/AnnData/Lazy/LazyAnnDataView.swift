@@ -44,7 +44,8 @@ public struct LazyAnnDataView: Sendable {
     /// X and the layers at both selections; `obs`/`var` at theirs, with unused categories
     /// removed and `uns["<column>_colors"]` trimmed as anndata trims them; `obsm`/`obsp` by
     /// the observations (`obsp` on both axes), `varm`/`varp` by the variables; `raw.X` by the
-    /// observations (raw's own variables kept whole); the rest of `uns` unchanged.
+    /// observations (raw's own variables kept whole); the rest of `uns` unchanged. Data frames
+    /// in `obsm`/`varm` lose their unused categories too, as anndata's views drop them.
     public func load() async throws(AnnDataError) -> AnnData {
         let o = obsPositions, v = varPositions
         var X: Matrix?
@@ -57,8 +58,8 @@ public struct LazyAnnDataView: Sendable {
         try AnnData.removeUnusedCategories(&obs, uns: &uns, path: "obs")
         try AnnData.removeUnusedCategories(&vars, uns: &uns, path: "var")
         var obsm = OrderedDict<Element>(), varm = OrderedDict<Element>()
-        for (k, e) in base.obsm { obsm[k] = try await e.load(rows: o) }
-        for (k, e) in base.varm { varm[k] = try await e.load(rows: v) }
+        for (k, e) in base.obsm { obsm[k] = try AnnData.withoutUnusedCategories(try await e.load(rows: o), path: "obsm/" + k) }
+        for (k, e) in base.varm { varm[k] = try AnnData.withoutUnusedCategories(try await e.load(rows: v), path: "varm/" + k) }
         var obsp = OrderedDict<Matrix>(), varp = OrderedDict<Matrix>()
         for (k, m) in base.obsp { obsp[k] = try await m.select(rows: o, columns: o) }
         for (k, m) in base.varp { varp[k] = try await m.select(rows: v, columns: v) }

@@ -83,9 +83,51 @@ extension LazyMatrix {
         let spans = try await majorSpans(major, indptr: indptr, nnz: data.shape[0])
         var map: MinorAxisMap?
         if let minor { map = try MinorAxisMap(minor, extent: minorExtent, path: path) }
-        return try await sparsePart(format, spans: spans, majorCount: major?.count ?? majorExtent, minorExtent: minorExtent,
-                                    minor: map,
-                                    data: data, indices: indices, indptrType: indptr.metadata.dataType)
+        let ptrType = indptr.metadata.dataType
+        guard let map else {
+            return try await sparsePart(format, spans: spans, majorCount: major?.count ?? majorExtent, minorExtent: minorExtent,
+                                        minor: nil, data: data, indices: indices, indptrType: ptrType)
+        }
+        // A minor-axis filter keeps few of the entries it reads: read them in blocks of about
+        // `filterBlockEntries` (whole rows), so that the indices read for filtering never need
+        // more memory than a block (a chunk that straddles two blocks is read by both).
+        var parts: [SparseMatrix] = []
+        var start = 0, entries = 0
+        for (k, s) in spans.enumerated() {
+            if entries > 0 && entries + s.count > Self.filterBlockEntries {
+                parts.append(try await sparsePart(format, spans: Array(spans[start..<k]), majorCount: k - start, minorExtent: minorExtent,
+                                                  minor: map, data: data, indices: indices, indptrType: .int64))
+                start = k; entries = 0
+            }
+            entries += s.count
+        }
+        parts.append(try await sparsePart(format, spans: Array(spans[start...]), majorCount: spans.count - start, minorExtent: minorExtent,
+                                          minor: map, data: data, indices: indices, indptrType: .int64))
+        return try Self.joiningMajor(parts, format: format, minorCount: map.outputCount, like: (data.dataType, indices.metadata.dataType, ptrType), path: path)
+    }
+
+    /// Entries read per block when filtering the minor axis (16 Mi: 64 MiB of int32 indices).
+    static var filterBlockEntries: Int { 16 << 20 }
+
+    /// Parts (consecutive major ranges of one result) joined along the major axis.
+    static func joiningMajor(
+        _ parts: [SparseMatrix], format: SparseMatrix.Format, minorCount: Int, like types: (DataType, DataType, DataType), path: String
+    ) throws(AnnDataError) -> SparseMatrix {
+        if parts.count == 1, let only = parts.first, only.indptr.dataType == types.2 { return only }
+        var ptr = [0]
+        for p in parts {
+            let local = IntegerView.ints(p.indptr)
+            let base = ptr[ptr.count - 1]
+            ptr.append(contentsOf: local.dropFirst().map { $0 + base })
+        }
+        let majors = ptr.count - 1
+        return try annotatingSync(path) {
+            let data = try NDArray.concatenating(parts.map(\.data), dataType: types.0, trailingShape: [])
+            let indices = try NDArray.concatenating(parts.map(\.indices), dataType: types.1, trailingShape: [])
+            let m = SparseMatrix(unchecked: format, shape: format == .csr ? [majors, minorCount] : [minorCount, majors], data: data,
+                                 indices: indices, indptr: try IntegerView.array(ptr, like: types.2))
+            return m
+        }
     }
 
     /// The rows (major entries) whose spans are `spans`, filtered by `minor` when given: reads
@@ -108,8 +150,12 @@ extension LazyMatrix {
             let idx = try await annotating(path + "/indices") { try await indices.read(selection, options: conc) }
             let kept = try minor.filter(minor: idx, lengths: lengths, rowStarts: spans.map(\.lowerBound),
                                         path: path + "/indices")
-            let total = lengths.reduce(0, +)
-            if kept.positions.count * 8 >= total {
+            // The chunks of `data` that hold kept entries, against those the spans cross.
+            let granule = max(1, data.readGranule.first ?? 1)
+            var touched = 0, lastChunk = -1
+            for p in kept.positions where p / granule != lastChunk { touched += 1; lastChunk = p / granule }
+            let spanned = merged.reduce(0) { $0 + ($1.upperBound - 1) / granule - $1.lowerBound / granule + 1 }
+            if touched * 2 >= spanned {
                 // Most chunks hold kept entries: read the spans whole and pick in memory (one
                 // selection of a few spans instead of millions of runs).
                 let all = try await annotating(path + "/data") { try await data.read(selection, options: conc) }

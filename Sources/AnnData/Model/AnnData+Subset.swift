@@ -6,7 +6,8 @@ extension AnnData {
     /// selections; `obs`/`var` at theirs, with unused categories removed and
     /// `uns["<column>_colors"]` trimmed as anndata trims them; `obsm` and `obsp` (both axes)
     /// by the observations, `varm` and `varp` (both axes) by the variables; `raw.X` by the
-    /// observations (raw's variables kept whole); the rest of `uns` unchanged.
+    /// observations (raw's variables kept whole); the rest of `uns` unchanged. Data frames in
+    /// `obsm`/`varm` lose their unused categories too (not those in `raw.varm`).
     public func subset(obs: [Int]?, var vars: [Int]?) throws(AnnDataError) -> AnnData {
         let o = obs, v = vars
         func rows(_ e: Element, _ sel: [Int]?, _ path: String) throws(AnnDataError) -> Element {
@@ -22,8 +23,8 @@ extension AnnData {
             unchecked: try X?.selecting(rows: o, columns: v, path: "X"), obs: newObs, var: newVar, layers: [:], obsm: [:], varm: [:],
             obsp: [:], varp: [:], uns: newUns, raw: nil)
         for (k, m) in layers { out.layers[k] = try m.selecting(rows: o, columns: v, path: "layers/" + k) }
-        for (k, e) in obsm { out.obsm[k] = try rows(e, o, "obsm/" + k) }
-        for (k, e) in varm { out.varm[k] = try rows(e, v, "varm/" + k) }
+        for (k, e) in obsm { out.obsm[k] = try Self.withoutUnusedCategories(try rows(e, o, "obsm/" + k), path: "obsm/" + k) }
+        for (k, e) in varm { out.varm[k] = try Self.withoutUnusedCategories(try rows(e, v, "varm/" + k), path: "varm/" + k) }
         for (k, m) in obsp { out.obsp[k] = try m.selecting(rows: o, columns: o, path: "obsp/" + k) }
         for (k, m) in varp { out.varp[k] = try m.selecting(rows: v, columns: v, path: "varp/" + k) }
         if let raw {
@@ -31,6 +32,16 @@ extension AnnData {
         }
         try out.validate()
         return out
+    }
+
+    /// A data frame of `obsm`/`varm` as anndata's views give it (`as_view_df`): every
+    /// categorical column without its unused categories (no colours are touched); any other
+    /// element unchanged.
+    static func withoutUnusedCategories(_ element: Element, path: String) throws(AnnDataError) -> Element {
+        guard case .dataFrame(var df) = element else { return element }
+        var none = OrderedDict<Element>()
+        try removeUnusedCategories(&df, uns: &none, path: path)
+        return .dataFrame(df)
     }
 
     /// anndata's `_remove_unused_categories` for one frame of a selection: every categorical
