@@ -492,6 +492,8 @@ def read_anndata(path: str):
         if "raw" in g:
             raw = ad.io.read_elem(g["raw"]) if hasattr(ad, "io") and hasattr(ad.io, "read_elem") \
                 else ad.experimental.read_elem(g["raw"])
+            if isinstance(raw, ad.AnnData):  # the raw group reads as an AnnData (encoding "raw")
+                raw = {"X": raw.X, "var": raw.var, "varm": dict(raw.varm)}
             r = ad.AnnData(X=raw.get("X"), var=raw.get("var"), obs=pd.DataFrame(index=adata.obs_names.copy()))
             for k, v in (raw.get("varm") or {}).items():
                 r.varm[k] = v
