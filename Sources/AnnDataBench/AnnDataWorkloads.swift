@@ -21,6 +21,9 @@ import Zarr
 ///                 read with `LazyMatrix.rows([Int])`, in order, one after another.
 ///   ad-lazy-rows  timed: open lazily, then X's rows sel.ad_rows_1000 (1000 sorted rows) as CSR
 ///                 (X only, as peers.py's array-level implementations do). bytes = its nbytes.
+///   ad-lazy-column  timed: open lazily, then X's column n_vars / 2 for every cell (a CSR of
+///                 n_obs x 1: indptr and indices read whole, data where the column has values).
+///                 bytes = its nbytes; check = its nnz, shape and data sum.
 enum AnnDataWorkloads {
     static let variants = ["default", "sharded"]
 
@@ -39,6 +42,8 @@ enum AnnDataWorkloads {
                       summary: "100 minibatches of 256 sorted random rows of X (lazy)", run: batchRandom),
         BenchWorkload(name: "ad-lazy-rows", variants: variants,
                       summary: "open lazily, read X's 1000 sorted rows sel.ad_rows_1000 as CSR", run: lazyRows),
+        BenchWorkload(name: "ad-lazy-column", variants: variants,
+                      summary: "open lazily, read X's column n_vars/2 for every cell", run: lazyColumn),
     ]
 
     /// peers.py's `BATCH`.
@@ -114,6 +119,16 @@ enum AnnDataWorkloads {
         let path = try storePath(c)
         let rows = try BenchContext.ints(c.selection("ad_rows_1000"), "ad_rows_1000")
         let (m, secs) = try await BenchClock.time { try await lazyX(c, path).rows(rows) }
+        guard case .sparse(let x) = m else { throw BenchError("X of \(path) is not a sparse matrix") }
+        return try csrResult(x, secs)
+    }
+
+    @Sendable static func lazyColumn(_ c: BenchContext) async throws -> BenchResult {
+        let path = try storePath(c)
+        let (m, secs) = try await BenchClock.time { () async throws -> Matrix in
+            let X = try await lazyX(c, path)
+            return try await X.select(rows: nil, columns: [X.shape[1] / 2])
+        }
         guard case .sparse(let x) = m else { throw BenchError("X of \(path) is not a sparse matrix") }
         return try csrResult(x, secs)
     }

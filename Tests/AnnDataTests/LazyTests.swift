@@ -62,7 +62,7 @@ struct LazyTests {
         }
         let layer = try #require(lazy.layers["sparse_csr"])
         #expect(try Self.dense(try await layer.rows(3..<9)) == Self.dense(try Self.rows(try #require(eager.layers["sparse_csr"]), 3..<9)))
-        #expect(try await lazy.obs() == eager.obs)
+        #expect(try await lazy.obs.load() == eager.obs)
         #expect(try await lazy.element("uns/nested") == eager.uns["nested"])
         // Row selections in any order, with repeats: the same rows as the eager matrix.
         let picks = [39, 0, 7, 7, 8, 9, 21, 3]

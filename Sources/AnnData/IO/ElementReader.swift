@@ -22,6 +22,8 @@ public struct ElementReader: Sendable {
     let verifier: NodeVerifier?
     /// Called before every element is read (see `dispatching(_:)`).
     let readCallback: ReadCallback?
+    /// Rows to read of the arrays of one element (see `selectingRows(_:of:)`).
+    let rowSelection: RowSelection?
 
     /// A reader that looks nodes up directly in the store (no cache).
     public init(store: any ReadableStore, registry: EncodingRegistry = .standard, concurrency: ConcurrencyOptions = .automatic) {
@@ -30,7 +32,7 @@ public struct ElementReader: Sendable {
 
     init(
         store: any ReadableStore, registry: EncodingRegistry, cache: [String: NodeMetadata]?, concurrency: ConcurrencyOptions,
-        verifier: NodeVerifier? = nil, readCallback: ReadCallback? = nil
+        verifier: NodeVerifier? = nil, readCallback: ReadCallback? = nil, rowSelection: RowSelection? = nil
     ) {
         self.store = store
         self.registry = registry
@@ -39,6 +41,7 @@ public struct ElementReader: Sendable {
         self.concurrency = concurrency
         self.verifier = verifier
         self.readCallback = readCallback
+        self.rowSelection = rowSelection
     }
 
     /// Opens a store for reading. Consolidated metadata that disagrees with the nodes is refused
@@ -236,8 +239,11 @@ public struct ElementReader: Sendable {
             throw .invalidElement(path: path, reason: "expected an array, found a group")
         }
         let conc = concurrency
+        let selection = try await rowSelection(for: path, shape: meta.shape)
         let values = try await annotating(path) {
-            try await ZarrArray(store: store, path: path, metadata: meta).read(options: conc)
+            let array = try ZarrArray(store: store, path: path, metadata: meta)
+            if let selection { return try await array.read(selection, options: conc) }
+            return try await array.read(options: conc)
         }
         switch values.dataType {
         case .fixedUTF32, .fixedBytes, .bytes:

@@ -15,7 +15,8 @@ public typealias ReadCallback = @Sendable (
 extension ElementReader {
     /// This reader with `callback` dispatching every element read through it.
     public func dispatching(_ callback: @escaping ReadCallback) -> ElementReader {
-        ElementReader(store: store, registry: registry, cache: cache, concurrency: concurrency, verifier: verifier, readCallback: callback)
+        ElementReader(store: store, registry: registry, cache: cache, concurrency: concurrency, verifier: verifier, readCallback: callback,
+                      rowSelection: rowSelection)
     }
 
     /// Reads the element at `path` like `read(_:)`, or returns `nil` when the read callback

@@ -1,8 +1,11 @@
 import Zarr
 
 /// An AnnData store opened lazily: opening reads metadata only (the consolidated copy when
-/// there is one, checked as `AnnData.read` checks it); `X` and the layers are `LazyMatrix`es
-/// sliced on demand, and `obs`, `var` and any other element are read when asked for.
+/// there is one, checked as `AnnData.read` checks it). Every element is lazy: `obs` and `var`
+/// are `LazyDataFrame`s whose columns load one at a time; `X`, the layers, `obsm`, `varm`,
+/// `obsp`, `varp` and `raw.X` are `LazyElement`s (matrices read only where selected, frames,
+/// leaves that load on demand); `uns` is a tree whose children open on demand. Select cells and
+/// genes with `select(obs:var:)` (or the subscript) to get a `LazyAnnDataView`.
 public struct LazyAnnData: Sendable {
     /// The reader (store, registry, metadata).
     public let reader: ElementReader
@@ -10,10 +13,26 @@ public struct LazyAnnData: Sendable {
     public let nObs: Int
     /// The number of variables (columns).
     public let nVars: Int
+    /// One row per observation.
+    public let obs: LazyDataFrame
+    /// One row per variable.
+    public let `var`: LazyDataFrame
     /// X, when the store has one.
     public let X: LazyMatrix?
     /// The layers by name (sorted).
     public let layers: OrderedDict<LazyMatrix>
+    /// Per-observation annotation (first axis `n_obs`).
+    public let obsm: OrderedDict<LazyElement>
+    /// Per-variable annotation (first axis `n_vars`).
+    public let varm: OrderedDict<LazyElement>
+    /// Pairwise observation annotation, `(n_obs, n_obs)`.
+    public let obsp: OrderedDict<LazyMatrix>
+    /// Pairwise variable annotation, `(n_vars, n_vars)`.
+    public let varp: OrderedDict<LazyMatrix>
+    /// Unstructured annotation (`nil` when the store has no `uns` group).
+    public let uns: LazyGroup?
+    /// The raw data, when present.
+    public let raw: LazyRaw?
 
     /// Opens the AnnData at the root of `store`, reading its metadata only.
     public static func open(
@@ -21,21 +40,62 @@ public struct LazyAnnData: Sendable {
     ) async throws(AnnDataError) -> LazyAnnData {
         let reader = try await ElementReader.open(store, registry: registry, concurrency: concurrency)
         if reader.cache == nil && !(store is any ListableStore) { throw ElementReader.unlistable(store) }
-        let nObs = try await frameLength(reader, "obs"), nVars = try await frameLength(reader, "var")
+        let obs = try await LazyDataFrame.open(reader, path: "obs"), vars = try await LazyDataFrame.open(reader, path: "var")
+        let nObs = obs.rowCount, nVars = vars.rowCount
         var X: LazyMatrix?
         if try await reader.exists("X"), ElementReader.encodingKey(of: try await reader.node("X")).type != "null" {
             X = try await LazyMatrix.open(reader, path: "X")
         }
-        var layers = OrderedDict<LazyMatrix>()
-        if try await reader.exists("layers") {
-            for name in try await reader.childNames("layers") { layers[name] = try await LazyMatrix.open(reader, path: "layers/" + name) }
+        func children(_ group: String) async throws(AnnDataError) -> [String] {
+            guard try await reader.exists(group) else { return [] }
+            guard case .group = try await reader.node(group) else { throw .invalidElement(path: group, reason: "\(group) must be a group") }
+            return try await reader.childNames(group)
         }
-        for (name, m) in [("X", X)] + layers.map({ ("layers/" + $0.key, Optional($0.value)) }) {
-            if let m, m.shape.count != 2 || m.shape[0] != nObs || m.shape[1] != nVars {
-                throw .shapeMismatch(path: name, reason: "shape \(m.shape) does not match (n_obs, n_vars) = [\(nObs), \(nVars)]")
+        func matrices(_ group: String, _ expected: [Int], _ what: String) async throws(AnnDataError) -> OrderedDict<LazyMatrix> {
+            var out = OrderedDict<LazyMatrix>()
+            for name in try await children(group) {
+                let m = try await LazyMatrix.open(reader, path: group + "/" + name)
+                guard m.shape == expected else {
+                    throw .shapeMismatch(path: group + "/" + name, reason: "shape \(m.shape) does not match \(what) \(expected)")
+                }
+                out[name] = m
             }
+            return out
         }
-        return LazyAnnData(reader: reader, nObs: nObs, nVars: nVars, X: X, layers: layers)
+        func annotations(_ group: String, _ expected: Int, _ what: String) async throws(AnnDataError) -> OrderedDict<LazyElement> {
+            var out = OrderedDict<LazyElement>()
+            for name in try await children(group) {
+                let e = try await LazyElement.open(reader, path: group + "/" + name)
+                if let d = e.firstDimension, d != expected {
+                    throw .shapeMismatch(path: e.path, reason: "first axis has length \(d), expected \(what) = \(expected)")
+                }
+                out[name] = e
+            }
+            return out
+        }
+        if let X, X.shape.count != 2 || X.shape[0] != nObs || X.shape[1] != nVars {
+            throw .shapeMismatch(path: "X", reason: "shape \(X.shape) does not match (n_obs, n_vars) = [\(nObs), \(nVars)]")
+        }
+        let layers = try await matrices("layers", [nObs, nVars], "(n_obs, n_vars) =")
+        let obsm = try await annotations("obsm", nObs, "n_obs"), varm = try await annotations("varm", nVars, "n_vars")
+        let obsp = try await matrices("obsp", [nObs, nObs], "(n_obs, n_obs) ="), varp = try await matrices("varp", [nVars, nVars], "(n_vars, n_vars) =")
+        var uns: LazyGroup?
+        if try await reader.exists("uns") { uns = LazyGroup(path: "uns", reader: reader, children: try await children("uns")) }
+        var raw: LazyRaw?
+        if try await reader.exists("raw"), ElementReader.encodingKey(of: try await reader.node("raw")).type != "null" {
+            let rawVar = try await LazyDataFrame.open(reader, path: "raw/var")
+            var rawX: LazyMatrix?
+            if try await reader.exists("raw/X") {
+                let m = try await LazyMatrix.open(reader, path: "raw/X")
+                guard m.shape == [nObs, rawVar.rowCount] else {
+                    throw .shapeMismatch(path: "raw/X", reason: "shape \(m.shape) does not match (n_obs, n_raw_vars) = [\(nObs), \(rawVar.rowCount)]")
+                }
+                rawX = m
+            }
+            raw = LazyRaw(X: rawX, var: rawVar, varm: try await annotations("raw/varm", rawVar.rowCount, "n_raw_vars"))
+        }
+        return LazyAnnData(reader: reader, nObs: nObs, nVars: nVars, obs: obs, var: vars, X: X, layers: layers, obsm: obsm,
+                           varm: varm, obsp: obsp, varp: varp, uns: uns, raw: raw)
     }
 
     /// The length of a data frame's index, from metadata.
@@ -54,21 +114,19 @@ public struct LazyAnnData: Sendable {
         }
     }
 
-    /// Reads obs.
-    public func obs() async throws(AnnDataError) -> DataFrame { try await frame("obs") }
-
-    /// Reads var.
-    public func `var`() async throws(AnnDataError) -> DataFrame { try await frame("var") }
-
-    /// Reads any element (`uns/...`, `obsm/...`).
+    /// Reads any element (`uns/...`, `obsm/...`) whole.
     public func element(_ path: String) async throws(AnnDataError) -> Element {
         try await reader.read(try StoreMaintenance.normalize(path))
     }
+}
 
-    func frame(_ path: String) async throws(AnnDataError) -> DataFrame {
-        guard case .dataFrame(let df) = try await reader.read(path) else {
-            throw .invalidElement(path: path, reason: "\(path) must be a data frame")
-        }
-        return df
-    }
+/// The `raw` attribute of a lazy AnnData: its matrix and variables, sharing the parent's
+/// observations.
+public struct LazyRaw: Sendable {
+    /// The raw matrix, `(n_obs, n_raw_vars)`.
+    public let X: LazyMatrix?
+    /// One row per raw variable.
+    public let `var`: LazyDataFrame
+    /// Per-raw-variable annotation.
+    public let varm: OrderedDict<LazyElement>
 }

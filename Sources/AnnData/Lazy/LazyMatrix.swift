@@ -62,8 +62,8 @@ public struct LazyMatrix: Sendable {
     /// The number of rows.
     public var rowCount: Int { shape[0] }
 
-    /// Rows `range` (all columns), read from the store. A CSC matrix is refused: its rows are
-    /// spread over every column, so a row slice costs a full read (read it eagerly instead).
+    /// Rows `range` (all columns), read from the store. Rows of a CSC matrix are spread over
+    /// every column: the slice reads `indices` whole and `data` where those rows have values.
     public func rows(_ range: Range<Int>) async throws(AnnDataError) -> Matrix {
         guard range.lowerBound >= 0, range.upperBound <= rowCount else {
             throw .invalidElement(path: path, reason: "rows \(range) are outside 0..<\(rowCount)")
@@ -74,7 +74,8 @@ public struct LazyMatrix: Sendable {
             let conc = concurrency
             return .dense(try await annotating(path) { try await a.read(region, options: conc) })
         case .sparse(.csc, _, _, _):
-            throw .unsupported(path: path, reason: "row slices of a CSC matrix need the whole matrix; read it with readElement")
+            // Rows are CSC's minor axis: every column's span is read and filtered.
+            return try await select(rows: Array(range), columns: nil)
         case .sparse(.csr, let data, let indices, let indptr):
             return .sparse(try await csrRows(range, data: data, indices: indices, indptr: indptr))
         }
@@ -103,10 +104,6 @@ public struct LazyMatrix: Sendable {
     }
 }
 
-/// Runs `body`, turning any error into an `AnnDataError` naming `path`.
-func annotatingSync<T>(_ path: String, _ body: () throws -> T) throws(AnnDataError) -> T {
-    do { return try body() } catch { throw AnnDataError.wrap(error, path: path) }
-}
 
 extension LazyMatrix {
     /// The rows at `indices` (any order, repeats allowed), all columns, in that order.
@@ -121,7 +118,7 @@ extension LazyMatrix {
         }
         switch layout {
         case .sparse(.csc, _, _, _):
-            throw .unsupported(path: path, reason: "row selections of a CSC matrix need the whole matrix; read it with readElement")
+            return try await select(rows: indices, columns: nil)
         case .dense(let a):
             let conc = concurrency
             let selection = [DimensionSelection.indices(indices)] + a.shape.dropFirst().map { _ in DimensionSelection.all }

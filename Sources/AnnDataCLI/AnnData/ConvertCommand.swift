@@ -10,24 +10,11 @@ struct ConvertCommand: AsyncParsableCommand {
         commandName: "convert",
         abstract: "Convert an AnnData Zarr store (v2/v3, directory or .zip) to Zarr v3 or v2.")
 
-    /// `auto`, `zstd`, `blosc`, `gzip` or `none`.
-    enum CompressorName: String, ExpressibleByArgument, CaseIterable { case auto, zstd, blosc, gzip, none }
-    /// `none` or `auto`.
-    enum ShardName: String, ExpressibleByArgument, CaseIterable { case none, auto }
-
     @Argument(help: "The source store: a directory, a .zip archive, an http(s):// URL (with consolidated metadata) or an s3://bucket/prefix URL.") var source: String
     @Argument(help: "The destination: a new or empty directory or s3:// prefix (an existing store only with --overwrite).") var destination: String
-    @Option(name: .customLong("zarr-format"), help: "Zarr format to write: 3 (default) or 2.") var zarrFormat: Int = 3
-    @Option(help: "Compressor: auto (default: blosc(zstd, shuffle) for integer arrays, zstd for the rest), zstd, blosc, gzip or none.")
-    var compressor: CompressorName = .auto
-    @Option(help: "Sharding (Zarr v3): auto (default, as anndata 0.13) or none.") var shard: ShardName = .auto
-    @Flag(name: .customLong("no-consolidate"), help: "Do not write consolidated metadata.") var noConsolidate = false
+    @OptionGroup var output: OutputOptions
     @Flag(help: "Replace DST when it already holds a Zarr store (anything else is never replaced).") var overwrite = false
     @OptionGroup var stats: StatsOption
-
-    func validate() throws {
-        guard zarrFormat == 2 || zarrFormat == 3 else { throw ValidationError("--zarr-format must be 2 or 3") }
-    }
 
     func run() async throws {
         let srcMetrics = stats.metrics(), dstMetrics = stats.metrics()
@@ -55,7 +42,7 @@ struct ConvertCommand: AsyncParsableCommand {
             }
             adata = try await AnnData.read(from: src, readCallback: onRead)
         } catch { progress.finish(); throw error }
-        var options = WriteOptions(zarrFormat: zarrFormat == 2 ? .v2 : .v3, consolidate: !noConsolidate)
+        var options = output.writeOptions
         options.existingStore = existing
         if progress.enabled {
             // Progress only: every element is written as the options say.
@@ -66,19 +53,9 @@ struct ConvertCommand: AsyncParsableCommand {
                 return .write
             }
         }
-        switch compressor {
-        case .auto: options.compressor = .automatic
-        case .zstd: options.compressor = .zstd
-        case .blosc: options.compressor = .blosc
-        case .gzip: options.compressor = .gzip
-        case .none: options.compressor = .none
-        }
-        // Zarr v2 cannot shard; auto is the default only for v3.
-        options.sharding = shard == .auto && zarrFormat == 3 ? .auto : .off
         do { try await adata.write(to: dst, options: options) } catch { progress.finish(); throw error }
         progress.finish()
-        print("wrote \(destination): \(adata.nObs) x \(adata.nVars), zarr v\(zarrFormat), \(compressor.rawValue)"
-              + (options.sharding == .off ? "" : ", sharded") + (noConsolidate ? "" : ", consolidated"))
+        print("wrote \(destination): \(adata.nObs) x \(adata.nVars), \(output.summary)")
     }
 }
 

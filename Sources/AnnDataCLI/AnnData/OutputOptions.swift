@@ -1,0 +1,42 @@
+import AnnData
+import ArgumentParser
+import Zarr
+
+/// The output format options `convert` and `subset` share: Zarr format, compressor, sharding
+/// and consolidation (defaults: v3, auto compressor, auto-sharded, consolidated).
+struct OutputOptions: ParsableArguments {
+    /// `auto`, `zstd`, `blosc`, `gzip` or `none`.
+    enum CompressorName: String, ExpressibleByArgument, CaseIterable { case auto, zstd, blosc, gzip, none }
+    /// `none` or `auto`.
+    enum ShardName: String, ExpressibleByArgument, CaseIterable { case none, auto }
+
+    @Option(name: .customLong("zarr-format"), help: "Zarr format to write: 3 (default) or 2.") var zarrFormat: Int = 3
+    @Option(help: "Compressor: auto (default: blosc(zstd, shuffle) for integer arrays, zstd for the rest), zstd, blosc, gzip or none.")
+    var compressor: CompressorName = .auto
+    @Option(help: "Sharding (Zarr v3): auto (default, as anndata 0.13) or none.") var shard: ShardName = .auto
+    @Flag(name: .customLong("no-consolidate"), help: "Do not write consolidated metadata.") var noConsolidate = false
+
+    func validate() throws {
+        guard zarrFormat == 2 || zarrFormat == 3 else { throw ValidationError("--zarr-format must be 2 or 3") }
+    }
+
+    /// The write options these flags ask for.
+    var writeOptions: WriteOptions {
+        var options = WriteOptions(zarrFormat: zarrFormat == 2 ? .v2 : .v3, consolidate: !noConsolidate)
+        switch compressor {
+        case .auto: options.compressor = .automatic
+        case .zstd: options.compressor = .zstd
+        case .blosc: options.compressor = .blosc
+        case .gzip: options.compressor = .gzip
+        case .none: options.compressor = .none
+        }
+        // Zarr v2 cannot shard; auto is the default only for v3.
+        options.sharding = shard == .auto && zarrFormat == 3 ? .auto : .off
+        return options
+    }
+
+    /// "zarr v3, auto, sharded, consolidated".
+    var summary: String {
+        "zarr v\(zarrFormat), \(compressor.rawValue)" + (writeOptions.sharding == .off ? "" : ", sharded") + (noConsolidate ? "" : ", consolidated")
+    }
+}
