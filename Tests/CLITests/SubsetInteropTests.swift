@@ -154,6 +154,17 @@ import ZarrRemote
             "--obs-query", "`nullable_int64` >= 0 or `index` == 'cell_007' or not `nullable_bool` == true",
             "--var-query", "`feature_type` == 'Gene Expression' and `nullable_int` != 3",
         ]))
+        // Missing values (nullable strings, ints and bools, NaN floats, categorical code -1) with
+        // `!=`, `not in`, `not`; ordered categoricals by category order, unordered by value.
+        src = source("A13-v2", "kitchen_sink_csr.zarr")
+        cases.append(Case(id: "A13-v2/csr/missing-values-and-categoricals", source: src, checkSource: src, selection: [
+            "--obs-query", "(nullable_string not in ['n002-ü', 'n004-ü'] and cat_ordered <= 'mid') or (float32 > -2.5 and float32 <= 7.25 and cat_int != 20)",
+            "--var-query", "dispersion >= 0 or nullable_int in [3, 6, 9]",
+        ]))
+        src = source("A12-v3", "kitchen_sink_csc.zarr")
+        cases.append(Case(id: "A12-v3/csc/index-not-unordered-order", source: src, checkSource: src, selection: [
+            "--obs-query", "index in ['cell_001', 'cell_039', 'cell_017'] or not (bool == true or nullable_bool == false) or cat_unordered < 'Mono'",
+        ]))
         // A repeated name.
         src = source("A13-v3-shard", "kitchen_sink.zarr")
         cases.append(Case(id: "A13-v3-shard/dense/repeated-name", source: src, checkSource: src, selection: ["--obs-names", repeated]))
@@ -255,33 +266,47 @@ import ZarrRemote
         let fixtures = try #require(Paths.fixtureScript, "shared/interop/anndata_fixtures.py not found (set ANNDATA_SHARED_DIR)")
         let tmp = try Self.scratch("errors")
         defer { try? FileManager.default.removeItem(atPath: tmp) }
-        let r0 = try await Subprocess.run([Self.pythons[0].1, fixtures, "make", tmp + "/py"])
-        try #require(r0.status == 0, "make:\n\(r0.output.suffix(3000))")
+        // The kitchen sink, and a store whose obs_names repeat ('dup_cell' twice): anndata
+        // refuses to select rows by name there (pandas cannot reindex a non-unique index).
+        let dupIndex = tmp + "/dup-index.zarr"
+        let made = try await Subprocess.bounded([
+            { @Sendable in try await Subprocess.run([Self.pythons[0].1, fixtures, "make", tmp + "/py"]) },
+            { @Sendable in try await Subprocess.run([Self.pythons[1].1, "-c", """
+                import sys, warnings, numpy as np, pandas as pd, anndata as ad
+                warnings.simplefilter("ignore")
+                obs = pd.DataFrame({"k": np.arange(4)}, index=["cell_x", "dup_cell", "dup_cell", "cell_y"])
+                ad.AnnData(X=np.ones((4, 3), dtype=np.float32), obs=obs, var=pd.DataFrame(index=["g1", "g2", "g3"])).write_zarr(sys.argv[1])
+                """, dupIndex]) },
+        ])
+        for r in made { try #require(r.status == 0, "fixtures:\n\(r.output.suffix(3000))") }
         let src = tmp + "/py/kitchen_sink.zarr"
 
         let unknownCells = tmp + "/unknown-cells.txt", unknownGenes = tmp + "/unknown-genes.txt"
         try Self.write((["cell_001"] + (1...7).map { "no_such_cell_\($0)" } + ["cell_002"]).joined(separator: "\n") + "\n", to: unknownCells)
         try Self.write("gene_001\nnot_a_gene\n", to: unknownGenes)
+        let uniqueNames = tmp + "/unique-names.txt"
+        try Self.write("cell_y\ncell_x\n", to: uniqueNames)
 
-        /// (what, extra arguments, fragments the message must contain)
-        let cases: [(String, [String], [String])] = [
-            ("unknown cell names", ["--obs-names", unknownCells], ["no_such_cell_1", "7"]),
-            ("unknown gene name", ["--var-names", unknownGenes], ["not_a_gene"]),
-            ("unknown obs column", ["--obs-query", "no_such_column == 1"], ["no_such_column"]),
-            ("unknown var column", ["--var-query", "`no such gene column` > 0"], ["no such gene column"]),
-            ("number column vs string", ["--obs-query", "int64 == 'abc'"], ["int64"]),
-            ("string column vs number", ["--obs-query", "str_object > 3"], ["str_object"]),
-            ("categorical of strings vs number", ["--obs-query", "cat_unordered in [1, 2]"], ["cat_unordered"]),
-            ("malformed: doubled 'and'", ["--obs-query", "int64 > 5 and and bool == true"], ["14"]),
-            ("malformed: unclosed parenthesis", ["--obs-query", "(int64 > 5 or bool == true"], ["26"]),
-            ("malformed: unterminated string", ["--var-query", "gene_ids == 'ENSG"], ["12"]),
+        /// (what, source, extra arguments, fragments the message must contain)
+        let cases: [(String, String, [String], [String])] = [
+            ("unknown cell names", src, ["--obs-names", unknownCells], ["no_such_cell_1", "7"]),
+            ("names on a non-unique obs index", dupIndex, ["--obs-names", uniqueNames], ["dup_cell"]),
+            ("unknown gene name", src, ["--var-names", unknownGenes], ["not_a_gene"]),
+            ("unknown obs column", src, ["--obs-query", "no_such_column == 1"], ["no_such_column"]),
+            ("unknown var column", src, ["--var-query", "`no such gene column` > 0"], ["no such gene column"]),
+            ("number column vs string", src, ["--obs-query", "int64 == 'abc'"], ["int64"]),
+            ("string column vs number", src, ["--obs-query", "str_object > 3"], ["str_object"]),
+            ("categorical of strings vs number", src, ["--obs-query", "cat_unordered in [1, 2]"], ["cat_unordered"]),
+            ("malformed: doubled 'and'", src, ["--obs-query", "int64 > 5 and and bool == true"], ["position", "14"]),
+            ("malformed: unclosed parenthesis", src, ["--obs-query", "(int64 > 5 or bool == true"], ["position", "26"]),
+            ("malformed: unterminated string", src, ["--var-query", "gene_ids == 'ENSG"], ["position", "12"]),
         ]
         let before = try Self.listing(src)
         var jobs: [@Sendable () async throws -> (Int32, String)] = []
-        for (i, (_, args, _)) in cases.enumerated() {
+        for (i, (_, source, args, _)) in cases.enumerated() {
             let dst = "\(tmp)/err-\(i)/out.zarr"
             try FileManager.default.createDirectory(atPath: "\(tmp)/err-\(i)", withIntermediateDirectories: true)
-            jobs.append { let r = try await Subprocess.run([Paths.cli, "subset", src, dst] + args); return (r.status, r.output) }
+            jobs.append { let r = try await Subprocess.run([Paths.cli, "subset", source, dst] + args); return (r.status, r.output) }
         }
         // DST the same store as SRC, or inside it (directly, and deeper).
         let sameOrInside: [(String, String)] = [
@@ -292,7 +317,7 @@ import ZarrRemote
             jobs.append { let r = try await Subprocess.run([Paths.cli, "subset", src, dst, "--obs-query", Self.halfQuery]); return (r.status, r.output) }
         }
         let results = try await Subprocess.bounded(jobs)
-        for (i, (what, _, fragments)) in cases.enumerated() {
+        for (i, (what, _, _, fragments)) in cases.enumerated() {
             let (status, output) = results[i]
             #expect((1...127).contains(status), "\(what): exit status \(status)\n\(output)")
             for f in fragments { #expect(output.contains(f), "\(what): the message should contain '\(f)':\n\(output)") }

@@ -494,6 +494,8 @@ def read_anndata(path: str):
                 else ad.experimental.read_elem(g["raw"])
             if isinstance(raw, ad.AnnData):  # the raw group reads as an AnnData (encoding "raw")
                 raw = {"X": raw.X, "var": raw.var, "varm": dict(raw.varm)}
+            if not isinstance(raw, dict) or raw.get("X") is None:
+                return adata  # an empty raw group: nothing to rebuild
             r = ad.AnnData(X=raw.get("X"), var=raw.get("var"), obs=pd.DataFrame(index=adata.obs_names.copy()))
             for k, v in (raw.get("varm") or {}).items():
                 r.varm[k] = v
@@ -1048,7 +1050,7 @@ def run_batch(path: str, quiet: bool) -> int:
             print(f"result {label}: usage error: {e}")
         except Exception:  # noqa: BLE001
             status = 1
-            print("FAIL     checker raised:\n" + traceback.format_exc())
+            print("FAIL     checker raised: " + " | ".join(traceback.format_exc().strip().splitlines()[-3:]))
             print(f"result {label}: checker crashed")
         if status == 0:
             passed += 1
