@@ -936,7 +936,22 @@ def self_test(src: str, opts: dict, quiet: bool) -> int:
             m.raw = r
             return m
 
+        def obsm_frame_untrimmed():
+            m = expected.copy()
+            for k, df in list(m.obsm.items()):
+                if not isinstance(df, pd.DataFrame):
+                    continue
+                for c in df.columns:
+                    full_cats = full.obsm[k][c].cat.categories if isinstance(full.obsm[k][c].dtype, pd.CategoricalDtype) else None
+                    if full_cats is not None and len(full_cats) != len(df[c].cat.categories):
+                        df = df.copy()
+                        df[c] = pd.Categorical(df[c].astype(object), categories=full_cats, ordered=df[c].cat.ordered)
+                        m.obsm[k] = df
+                        return m
+            return None
+
         mutations = [
+            ("unused categories of an obsm data frame kept", obsm_frame_untrimmed),
             ("rows in a wrong order", lambda: _swap_first_rows(expected)),
             ("vars in a wrong order", swap_vars),
             ("a row missing", drop_row),
