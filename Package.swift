@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "ZarrTests", dependencies: ["Zarr"]),
         .testTarget(name: "ZarrRemoteTests", dependencies: ["ZarrRemote", "Zarr"]),
         .testTarget(name: "AnnDataTests", dependencies: ["AnnData", "Zarr"]),
-        .testTarget(name: "CLITests", dependencies: ["AnnDataCLI", "AnnDataBench", "Zarr", "ZarrRemote"]),
+        .testTarget(name: "CLITests", dependencies: ["AnnDataCLI", "AnnDataBench", "AnnData", "Zarr", "ZarrRemote"]),
     ],
     swiftLanguageModes: [.v6]
 )

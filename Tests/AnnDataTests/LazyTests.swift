@@ -72,9 +72,12 @@ struct LazyTests {
         #expect(try Self.dense(picked).bytes == expected && picked.shape == [picks.count, lazy.nVars])
         #expect(try await X.rows([Int]()).shape == [0, lazy.nVars])
         await #expect(throws: AnnDataError.self) { _ = try await X.rows([0, 40]) }
-        // CSC rows would need the whole matrix: refused with a clear error.
-        await #expect(throws: AnnDataError.self) { _ = try await #require(lazy.layers["sparse_csc"]).rows(0..<2) }
-        await #expect(throws: AnnDataError.self) { _ = try await #require(lazy.layers["sparse_csc"]).rows([1]) }
+        // CSC rows: every column's span is read and filtered; the result stays CSC.
+        let csc = try #require(lazy.layers["sparse_csc"]), eagerCSC = try #require(eager.layers["sparse_csc"])
+        let cscRows = try await csc.rows(0..<2)
+        #expect(try Self.dense(cscRows) == Self.dense(try Self.rows(eagerCSC, 0..<2)))
+        if case .sparse(let m) = cscRows { #expect(m.format == .csc) } else { Issue.record("CSC rows are not sparse") }
+        #expect(try Self.dense(try await csc.rows([1])) == Self.dense(try Self.rows(eagerCSC, 1..<2)))
         await #expect(throws: AnnDataError.self) { _ = try await X.rows(30..<41) }
     }
 

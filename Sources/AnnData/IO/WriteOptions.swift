@@ -97,6 +97,11 @@ public struct WriteOptions: Sendable {
     /// (the default, as anndata's `write_zarr`) or refuse. A destination that is not empty and
     /// not a Zarr store is always refused.
     public var existingStore: ExistingStorePolicy = .replace
+    /// The largest shard (decoded bytes) a streamed write (`LazyAnnDataView.write`) builds
+    /// with `sharding: .auto`: a shard is encoded whole, so streamed arrays get shards of at
+    /// most this size (the target of `.auto` when smaller), and a dense matrix's shards span
+    /// its whole rows. This, not the data size, sets a streamed write's peak memory.
+    public var streamingShardBytes: Int = 32 << 20
 
     /// Options; every argument has anndata's default.
     public init(

@@ -114,7 +114,7 @@ extension LazyAnnDataView {
     }
 
     /// Target size of one block read while streaming (decoded bytes).
-    static var blockBytes: Int { 32 << 20 }
+    static var blockBytes: Int { 16 << 20 }
 
     /// Streams `m` at `rows` x `columns` into `path`.
     func stream(_ m: LazyMatrix, rows: [Int]?, columns: [Int]?, to w: ElementWriter, at path: String, role: ArrayRole) async throws(AnnDataError) {
@@ -132,7 +132,8 @@ extension LazyAnnDataView {
         let outRows = rows ?? Array(0..<shape[0])
         shape[0] = outRows.count
         if let columns { shape[1] = columns.count }
-        let meta = try w.arrayMetadata(path, dataType: a.dataType, shape: shape, attributes: w.encodingAttributes("array"), role: role)
+        let meta = try Self.streamingWriter(w, shape: shape, itemSize: a.dataType.itemSize ?? 8)
+            .arrayMetadata(path, dataType: a.dataType, shape: shape, attributes: w.encodingAttributes("array"), role: role)
         let conc = w.options.concurrency
         try await annotating(path) {
             let out = try await ZarrArray.create(w.store, path: path, metadata: meta)
@@ -181,10 +182,13 @@ extension LazyAnnDataView {
         var attrs = w.encodingAttributes(format.encodingType)
         attrs["shape"] = .integers(outShape)
         try await w.createGroup(path, attributes: attrs)
-        let dataMeta = try w.arrayMetadata(path + "/data", dataType: data.dataType, shape: [upper], attributes: [:], role: .data)
-        let indicesMeta = try w.arrayMetadata(path + "/indices", dataType: indices.dataType, shape: [upper], attributes: [:], role: .data)
         let indptrType: DataType = upper > Int(Int32.max) ? .int64 : indptr.dataType
-        let indptrMeta = try w.arrayMetadata(path + "/indptr", dataType: indptrType, shape: [majors.count + 1], attributes: [:], role: .data)
+        let dataMeta = try Self.streamingWriter(w, shape: [upper], itemSize: data.dataType.itemSize ?? 8)
+            .arrayMetadata(path + "/data", dataType: data.dataType, shape: [upper], attributes: [:], role: .data)
+        let indicesMeta = try Self.streamingWriter(w, shape: [upper], itemSize: indices.dataType.itemSize ?? 8)
+            .arrayMetadata(path + "/indices", dataType: indices.dataType, shape: [upper], attributes: [:], role: .data)
+        let indptrMeta = try Self.streamingWriter(w, shape: [majors.count + 1], itemSize: indptrType.itemSize ?? 8)
+            .arrayMetadata(path + "/indptr", dataType: indptrType, shape: [majors.count + 1], attributes: [:], role: .data)
         let conc = w.options.concurrency
         let total: Int = try await annotating(path) {
             var dataOut = SlabWriter(try await ZarrArray.create(w.store, path: path + "/data", metadata: dataMeta), options: conc)
@@ -222,6 +226,25 @@ extension LazyAnnDataView {
         w.recorder.record(path + "/data", .array(finalData))
         w.recorder.record(path + "/indices", .array(finalIndices))
         w.recorder.record(path + "/indptr", .array(indptrMeta))
+    }
+
+    /// `w` with the shard shape a streamed array of `shape` gets under `.auto` sharding: inner
+    /// chunks as `.auto` guesses them, shards of at most `options.streamingShardBytes` (or the
+    /// `.auto` target, when smaller) that span every axis but the first, so that one row of
+    /// shards is one shard. Other sharding settings are kept.
+    static func streamingWriter(_ w: ElementWriter, shape: [Int], itemSize: Int) -> ElementWriter {
+        guard w.format == .v3, case .auto(let target) = w.options.sharding, let first = shape.first else { return w }
+        let budget = max(1, min(target, w.options.streamingShardBytes))
+        let (inner, _) = ChunkGuess.autoShard(shape: shape, itemSize: itemSize, targetBytes: budget)
+        guard inner.count == shape.count, inner.allSatisfy({ $0 > 0 }) else { return w }
+        // Trailing axes whole (rounded up to whole inner chunks), rows as many as fit.
+        let trailing = zip(shape.dropFirst(), inner.dropFirst()).map { n, c in max(1, (n + c - 1) / c) * c }
+        let rowBytes = max(1, trailing.reduce(itemSize, *))
+        let innerRows = inner[0]
+        let rows = max(innerRows, min((first + innerRows - 1) / innerRows * innerRows, budget / rowBytes / innerRows * innerRows))
+        var out = w
+        out.overrides = w.overrides.merged(with: ArrayOverrides(chunks: inner, shards: [rows] + trailing))
+        return out
     }
 
     /// Reads items `0..<count` with `read`, one read ahead of `consume`, which takes them in

@@ -96,20 +96,42 @@ extension LazyMatrix {
     ) async throws(AnnDataError) -> SparseMatrix {
         let conc = concurrency
         let lengths = spans.map(\.count)
-        let selection: [DimensionSelection] = [.ranges(spans)]
+        // Adjacent spans (consecutive rows) read as one range: same values, far fewer runs.
+        var merged: [Range<Int>] = []
+        for s in spans where !s.isEmpty {
+            if let last = merged.last, last.upperBound == s.lowerBound { merged[merged.count - 1] = last.lowerBound..<s.upperBound } else { merged.append(s) }
+        }
+        let selection: [DimensionSelection] = [.ranges(merged)]
         var values: NDArray, minorIndices: NDArray, newLengths = lengths
         var minorCount = minorExtent
         if let minor {
             let idx = try await annotating(path + "/indices") { try await indices.read(selection, options: conc) }
-            let kept = try minor.filter(minor: IntegerView.ints(idx), lengths: lengths, rowStarts: spans.map(\.lowerBound),
+            let kept = try minor.filter(minor: idx, lengths: lengths, rowStarts: spans.map(\.lowerBound),
                                         path: path + "/indices")
-            // The kept entries' source positions, as runs of consecutive positions.
-            var runs: [Range<Int>] = []
-            for src in kept.positions {
-                if let last = runs.last, last.upperBound == src { runs[runs.count - 1] = last.lowerBound..<(src + 1) } else { runs.append(src..<(src + 1)) }
+            let total = lengths.reduce(0, +)
+            if kept.positions.count * 8 >= total {
+                // Most chunks hold kept entries: read the spans whole and pick in memory (one
+                // selection of a few spans instead of millions of runs).
+                let all = try await annotating(path + "/data") { try await data.read(selection, options: conc) }
+                var local: [Int] = []
+                local.reserveCapacity(kept.positions.count)
+                var row = 0, base = 0
+                for p in kept.positions {
+                    // Positions come row by row, in span order: advance to the span holding `p`.
+                    while !(spans[row].lowerBound <= p && p < spans[row].upperBound) { base += spans[row].count; row += 1 }
+                    local.append(base + (p - spans[row].lowerBound))
+                }
+                let picked = local
+                values = try annotatingSync(path + "/data") { try all.taking(picked) }
+            } else {
+                // Few kept entries: read only the chunks of `data` that hold them, as runs.
+                var runs: [Range<Int>] = []
+                for src in kept.positions {
+                    if let last = runs.last, last.upperBound == src { runs[runs.count - 1] = last.lowerBound..<(src + 1) } else { runs.append(src..<(src + 1)) }
+                }
+                let dataSel: [DimensionSelection] = [.ranges(runs)]
+                values = try await annotating(path + "/data") { try await data.read(dataSel, options: conc) }
             }
-            let dataSel: [DimensionSelection] = [.ranges(runs)]
-            values = try await annotating(path + "/data") { try await data.read(dataSel, options: conc) }
             minorIndices = try annotatingSync(path + "/indices") { try IntegerView.array(kept.newMinor, like: indices.metadata.dataType) }
             newLengths = kept.lengths
             minorCount = minor.outputCount

@@ -37,40 +37,50 @@ struct MinorAxisMap: Sendable {
         self.increasing = zip(selection, selection.dropFirst()).allSatisfy { $0 < $1 }
     }
 
-    /// The kept entries of consecutive rows whose minor indices are `minor` (row `j` holds
-    /// `lengths[j]` of them, stored from position `rowStarts[j]` of the source arrays): for each
-    /// kept entry in output order, its source position and its new minor index; and the new
-    /// length of every row. Rows are sorted by the new index when the selection is not
-    /// increasing (repeats and reorderings), as scipy leaves them canonical.
-    func filter(minor: [Int], lengths: [Int], rowStarts: [Int], path: String) throws(AnnDataError) -> (positions: [Int], newMinor: [Int], lengths: [Int]) {
+    /// The kept entries of consecutive rows whose minor indices are `minor` (an integer
+    /// array, read in place; row `j` holds `lengths[j]` of them, stored from position
+    /// `rowStarts[j]` of the source arrays): for each kept entry in output order, its source
+    /// position and its new minor index; and the new length of every row. Rows are sorted by
+    /// the new index when the selection is not increasing (repeats and reorderings), as scipy
+    /// leaves them canonical.
+    ///
+    /// Cost: one pass over `minor` (two table lookups per entry); the output holds only the
+    /// kept entries.
+    func filter(minor: NDArray, lengths: [Int], rowStarts: [Int], path: String) throws(AnnDataError) -> (positions: [Int], newMinor: [Int], lengths: [Int]) {
+        let total = lengths.reduce(0, +)
+        guard minor.count == total, rowStarts.count == lengths.count else {
+            throw .invalidElement(path: path, reason: "\(minor.count) indices for rows holding \(total)")
+        }
         var positions: [Int] = [], newMinor: [Int] = []
         var newLengths = [Int](repeating: 0, count: lengths.count)
-        var k = 0
         var row: [(Int, Int)] = []
-        for (j, n) in lengths.enumerated() {
-            let before = positions.count
-            row.removeAll(keepingCapacity: true)
-            for p in k..<(k + n) {
-                let m = minor[p]
-                guard m >= 0 && m < extent else {
-                    throw .invalidElement(path: path, reason: "index \(m) at position \(p) is outside 0..<\(extent)")
-                }
-                let lo = starts[m], hi = starts[m + 1]
-                if lo == hi { continue }
-                let source = rowStarts[j] + (p - k)
-                if increasing {
-                    positions.append(source); newMinor.append(targets[lo])
-                } else {
-                    for t in lo..<hi { row.append((targets[t], source)) }
-                }
-            }
+        var j = 0, rowFirst = 0, rowEnd = lengths.first ?? 0, before = 0
+        var bad: (position: Int, value: Int)?
+        let increasing = self.increasing, extent = self.extent, starts = self.starts, targets = self.targets
+        func closeRow() {
             if !increasing {
                 row.sort { $0.0 < $1.0 }
                 for (t, p) in row { positions.append(p); newMinor.append(t) }
+                row.removeAll(keepingCapacity: true)
             }
             newLengths[j] = positions.count - before
-            k += n
+            before = positions.count
         }
+        _ = IntegerView.scan(minor) { p, m in
+            while p >= rowEnd { closeRow(); j += 1; rowFirst = rowEnd; rowEnd += lengths[j] }
+            guard m >= 0 && m < extent else { bad = (p, m); return true }
+            let lo = starts[m], hi = starts[m + 1]
+            if lo == hi { return false }
+            let source = rowStarts[j] + (p - rowFirst)
+            if increasing {
+                positions.append(source); newMinor.append(targets[lo])
+            } else {
+                for t in lo..<hi { row.append((targets[t], source)) }
+            }
+            return false
+        }
+        if let bad { throw .invalidElement(path: path, reason: "index \(bad.value) at position \(bad.position) is outside 0..<\(extent)") }
+        while j < lengths.count { closeRow(); j += 1 }
         return (positions, newMinor, newLengths)
     }
 }
@@ -98,7 +108,8 @@ extension SparseMatrix {
         var minorCount = minorExtent
         if let minorSel {
             let map = try MinorAxisMap(minorSel, extent: minorExtent, path: path)
-            let kept = try map.filter(minor: minor, lengths: lengths, rowStarts: majors.map { ptr[$0] }, path: path)
+            let minorArray = try annotatingSync(path) { try IntegerView.array(minor, like: .int64) }
+            let kept = try map.filter(minor: minorArray, lengths: lengths, rowStarts: majors.map { ptr[$0] }, path: path)
             positions = kept.positions
             minor = kept.newMinor
             lengths = kept.lengths

@@ -27,14 +27,21 @@ extension Query {
     public func evaluate(on frame: some QueryFrame, path: String) async throws(AnnDataError) -> [Bool] {
         let referenced = referencedColumns
         let names = frame.columnNames
-        let nameSet = Set(names)
+        // Swift's String equality is canonical equivalence; a name matches its exact spelling
+        // first (as Python compares), else the frame's canonically equal spelling.
+        var canonical: [String: String] = [:]
+        var exact: [[UInt8]: String] = [:]
+        for name in names {
+            if canonical[name] == nil { canonical[name] = name }
+            exact[Array(name.utf8)] = name
+        }
         var sources: [QueryColumn: QuerySource] = [:]
         for c in referenced {
             switch c {
             case .index: sources[c] = .index
             case .named(let n):
-                if nameSet.contains(n) {
-                    sources[c] = .column(n)
+                if let stored = exact[Array(n.utf8)] ?? canonical[n] {
+                    sources[c] = .column(stored)
                 } else if n == "index" {
                     sources[c] = .index
                 } else {

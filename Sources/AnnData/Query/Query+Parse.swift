@@ -26,7 +26,7 @@ extension Query {
     /// (in `Character`s) of the first problem.
     public init(parsing text: String) throws(QueryParseError) {
         var lexer = QueryLexer(text)
-        var parser = QueryParser(tokens: try lexer.tokens(), length: text.count)
+        var parser = QueryParser(tokens: try lexer.tokens())
         self = try parser.parseAll()
     }
 }
@@ -70,39 +70,62 @@ struct QueryToken: Sendable {
 
 /// Splits an expression into tokens.
 struct QueryLexer {
-    let chars: [Character]
+    /// The text as Unicode scalars (so that a quote or backquote is one even when a combining
+    /// mark follows it), and each scalar's offset in `Character`s (one more for the end).
+    let chars: [Unicode.Scalar]
+    let offsets: [Int]
     var i = 0
 
-    init(_ text: String) { chars = Array(text) }
+    init(_ text: String) {
+        chars = Array(text.unicodeScalars)
+        var offsets: [Int] = []
+        offsets.reserveCapacity(chars.count + 1)
+        var k = 0
+        for ch in text {
+            for _ in ch.unicodeScalars { offsets.append(k) }
+            k += 1
+        }
+        offsets.append(k)
+        self.offsets = offsets
+    }
 
     static let keywords: Set<String> = ["and", "or", "not", "in"]
 
-    static func isNameStart(_ c: Character) -> Bool { c.isLetter || c == "_" }
-    static func isNameContinuation(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" || c == "." }
-    static func isDigit(_ c: Character) -> Bool { c.isASCII && c.isWholeNumber }
+    static func isNameStart(_ c: Unicode.Scalar) -> Bool { c.properties.isAlphabetic || c == "_" }
+    static func isNameContinuation(_ c: Unicode.Scalar) -> Bool {
+        if c.properties.isAlphabetic || c == "_" || c == "." || c.properties.numericType != nil { return true }
+        switch c.properties.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark: return true
+        default: return false
+        }
+    }
+    static func isDigit(_ c: Unicode.Scalar) -> Bool { c >= "0" && c <= "9" }
 
     /// Whether `name` can be written without backquotes and reads back as itself.
     static func isBareName(_ name: String) -> Bool {
-        guard let first = name.first, isNameStart(first), name.allSatisfy(isNameContinuation) else { return false }
+        guard let first = name.unicodeScalars.first, isNameStart(first), name.unicodeScalars.allSatisfy(isNameContinuation) else { return false }
         return !keywords.contains(name)
     }
 
-    func peek(_ offset: Int = 0) -> Character? { i + offset < chars.count ? chars[i + offset] : nil }
+    func peek(_ offset: Int = 0) -> Unicode.Scalar? { i + offset < chars.count ? chars[i + offset] : nil }
 
-    func error(_ message: String, at position: Int) -> QueryParseError { QueryParseError(message: message, position: position) }
+    /// An error at the scalar index `position`.
+    func error(_ message: String, at position: Int) -> QueryParseError {
+        QueryParseError(message: message, position: offsets[min(max(position, 0), offsets.count - 1)])
+    }
 
     mutating func tokens() throws(QueryParseError) -> [QueryToken] {
         var out: [QueryToken] = []
         while true {
-            while let c = peek(), c.isWhitespace { i += 1 }
+            while let c = peek(), c.properties.isWhitespace { i += 1 }
             let start = i
             guard let c = peek() else {
-                out.append(QueryToken(kind: .end, position: chars.count))
+                out.append(QueryToken(kind: .end, position: offsets[chars.count]))
                 return out
             }
             func single(_ kind: QueryToken.Kind) -> QueryToken {
                 i += 1
-                return QueryToken(kind: kind, position: start)
+                return QueryToken(kind: kind, position: offsets[start])
             }
             switch c {
             case "(": out.append(single(.leftParen))
@@ -126,25 +149,25 @@ struct QueryLexer {
                     throw error(c == "=" ? "'=' is not an operator; use '==' to compare" : "'!' is not an operator; use '!=' to compare, or 'not' to negate", at: start)
                 }
                 i += two ? 2 : 1
-                out.append(QueryToken(kind: .op(op), position: start))
+                out.append(QueryToken(kind: .op(op), position: offsets[start]))
             case "&": throw error("use 'and' instead of '&' to combine conditions", at: start)
             case "|": throw error("use 'or' instead of '|' to combine conditions", at: start)
             case "~": throw error("use 'not' instead of '~' to negate a condition", at: start)
-            case "\"", "'": out.append(QueryToken(kind: .string(try string(quote: c)), position: start))
+            case "\"", "'": out.append(QueryToken(kind: .string(try string(quote: c)), position: offsets[start]))
             case "`":
                 i += 1
                 var name = ""
-                while let d = peek(), d != "`" { name.append(d); i += 1 }
+                while let d = peek(), d != "`" { name.unicodeScalars.append(d); i += 1 }
                 guard peek() == "`" else { throw error("the backquoted name has no closing '`'", at: start) }
                 i += 1
                 guard !name.isEmpty else { throw error("empty column name in backquotes", at: start) }
-                out.append(QueryToken(kind: .name(name, quoted: true), position: start))
+                out.append(QueryToken(kind: .name(name, quoted: true), position: offsets[start]))
             case _ where c == "+" || c == "-" || c == "." || Self.isDigit(c):
-                out.append(QueryToken(kind: .number(try number()), position: start))
+                out.append(QueryToken(kind: .number(try number()), position: offsets[start]))
             case _ where Self.isNameStart(c):
                 var name = ""
-                while let d = peek(), Self.isNameContinuation(d) { name.append(d); i += 1 }
-                out.append(QueryToken(kind: .name(name, quoted: false), position: start))
+                while let d = peek(), Self.isNameContinuation(d) { name.unicodeScalars.append(d); i += 1 }
+                out.append(QueryToken(kind: .name(name, quoted: false), position: offsets[start]))
             default:
                 throw error("unexpected character '\(c)'", at: start)
             }
@@ -152,7 +175,7 @@ struct QueryLexer {
     }
 
     /// A quoted string from the opening quote on.
-    mutating func string(quote: Character) throws(QueryParseError) -> String {
+    mutating func string(quote: Unicode.Scalar) throws(QueryParseError) -> String {
         let start = i
         i += 1
         var out = ""
@@ -162,16 +185,16 @@ struct QueryLexer {
             if c == "\\" {
                 guard let e = peek() else { break }
                 switch e {
-                case "\\", "'", "\"": out.append(e)
-                case "n": out.append("\n")
-                case "t": out.append("\t")
-                case "r": out.append("\r")
+                case "\\", "'", "\"": out.unicodeScalars.append(e)
+                case "n": out += "\n"
+                case "t": out += "\t"
+                case "r": out += "\r"
                 default:
                     throw error("unknown escape '\\\(e)' in a string (use \\\\, \\', \\\", \\n, \\t or \\r)", at: i - 1)
                 }
                 i += 1
             } else {
-                out.append(c)
+                out.unicodeScalars.append(c)
             }
         }
         throw error("the string has no closing \(quote)", at: start)
@@ -182,14 +205,14 @@ struct QueryLexer {
         let start = i
         var text = ""
         if let s = peek(), s == "+" || s == "-" {
-            text.append(s)
+            text.unicodeScalars.append(s)
             i += 1
         }
         // A signed `inf` / `nan`.
         if let c = peek(), Self.isNameStart(c) {
             var word = ""
             var j = i
-            while j < chars.count, Self.isNameContinuation(chars[j]) { word.append(chars[j]); j += 1 }
+            while j < chars.count, Self.isNameContinuation(chars[j]) { word.unicodeScalars.append(chars[j]); j += 1 }
             switch word {
             case "inf", "Inf":
                 i = j
@@ -203,26 +226,26 @@ struct QueryLexer {
         }
         var digits = 0
         var isInteger = true
-        while let c = peek(), Self.isDigit(c) { text.append(c); i += 1; digits += 1 }
+        while let c = peek(), Self.isDigit(c) { text.unicodeScalars.append(c); i += 1; digits += 1 }
         if peek() == "." {
             isInteger = false
             text.append("."); i += 1
-            while let c = peek(), Self.isDigit(c) { text.append(c); i += 1; digits += 1 }
+            while let c = peek(), Self.isDigit(c) { text.unicodeScalars.append(c); i += 1; digits += 1 }
         }
         guard digits > 0 else {
             throw error(text.count == 1 && text != "." ? "'\(text)' must be followed by a number" : "malformed number '\(text)'", at: start)
         }
         if let e = peek(), e == "e" || e == "E" {
             isInteger = false
-            text.append(e); i += 1
-            if let s = peek(), s == "+" || s == "-" { text.append(s); i += 1 }
+            text.unicodeScalars.append(e); i += 1
+            if let s = peek(), s == "+" || s == "-" { text.unicodeScalars.append(s); i += 1 }
             var expDigits = 0
-            while let c = peek(), Self.isDigit(c) { text.append(c); i += 1; expDigits += 1 }
+            while let c = peek(), Self.isDigit(c) { text.unicodeScalars.append(c); i += 1; expDigits += 1 }
             if expDigits == 0 { throw error("malformed number '\(text)': the exponent has no digits", at: start) }
         }
         if let c = peek(), Self.isNameContinuation(c) {
             var rest = text
-            while let d = peek(), Self.isNameContinuation(d) { rest.append(d); i += 1 }
+            while let d = peek(), Self.isNameContinuation(d) { rest.unicodeScalars.append(d); i += 1 }
             throw error("malformed number '\(rest)' (a column name cannot start with a digit unless it is in backquotes)", at: start)
         }
         if isInteger {
@@ -239,13 +262,9 @@ struct QueryLexer {
 /// A recursive-descent parser over the tokens.
 struct QueryParser {
     let tokens: [QueryToken]
-    let length: Int
     var k = 0
 
-    init(tokens: [QueryToken], length: Int) {
-        self.tokens = tokens
-        self.length = length
-    }
+    init(tokens: [QueryToken]) { self.tokens = tokens }
 
     var current: QueryToken { tokens[min(k, tokens.count - 1)] }
 

@@ -34,7 +34,8 @@ public enum ComparisonOperator: String, Sendable, Hashable, CaseIterable {
 /// decimal point or an exponent, and `nan` / `inf`, are `.double`.
 ///
 /// Bools count as the numbers 0 and 1, as in Python: a bool column compares with `0`, `1` or
-/// `1.0`, and a number column with `true` / `false`.
+/// `1.0`, and a number column with `true` / `false`. A NaN literal is unequal to itself here too
+/// (`==` follows `Double`), and every comparison with it but `!=` is false.
 public enum QueryValue: Sendable, Hashable {
     /// An integer.
     case integer(Int64)
