@@ -308,13 +308,19 @@ import ZarrRemote
             try FileManager.default.createDirectory(atPath: "\(tmp)/err-\(i)", withIntermediateDirectories: true)
             jobs.append { let r = try await Subprocess.run([Paths.cli, "subset", source, dst] + args); return (r.status, r.output) }
         }
-        // DST the same store as SRC, or inside it (directly, and deeper).
-        let sameOrInside: [(String, String)] = [
-            ("DST same as SRC", src), ("DST same as SRC, spelled differently", tmp + "/py/./kitchen_sink.zarr/"),
-            ("DST inside SRC", src + "/sub.zarr"), ("DST deep inside SRC", src + "/obs/new/out.zarr"),
+        // DST the same store as SRC (also spelled differently, through a symbolic link, and with
+        // --overwrite, which must never replace the source), or inside it (directly, deeper).
+        let link = tmp + "/py/link-to-kitchen_sink.zarr"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: src)
+        let sameOrInside: [(String, String, [String])] = [
+            ("DST same as SRC", src, []), ("DST same as SRC, spelled differently", tmp + "/py/./kitchen_sink.zarr/", []),
+            ("DST same as SRC with --overwrite", src, ["--overwrite"]), ("DST a link to SRC with --overwrite", link, ["--overwrite"]),
+            ("DST inside SRC", src + "/sub.zarr", []), ("DST deep inside SRC", src + "/obs/new/out.zarr", []),
+            ("DST an element of SRC with --overwrite", src + "/obs", ["--overwrite"]),
         ]
-        for (_, dst) in sameOrInside {
-            jobs.append { let r = try await Subprocess.run([Paths.cli, "subset", src, dst, "--obs-query", Self.halfQuery]); return (r.status, r.output) }
+        let existed = sameOrInside.map { FileManager.default.fileExists(atPath: $0.1) }
+        for (_, dst, extra) in sameOrInside {
+            jobs.append { let r = try await Subprocess.run([Paths.cli, "subset", src, dst, "--obs-query", Self.halfQuery] + extra); return (r.status, r.output) }
         }
         let results = try await Subprocess.bounded(jobs)
         for (i, (what, _, _, fragments)) in cases.enumerated() {
@@ -325,11 +331,11 @@ import ZarrRemote
             let left = (try? FileManager.default.contentsOfDirectory(atPath: "\(tmp)/err-\(i)")) ?? []
             #expect(left.isEmpty, "\(what): nothing may be written, found \(left)")
         }
-        for (j, (what, dst)) in sameOrInside.enumerated() {
+        for (j, (what, dst, _)) in sameOrInside.enumerated() {
             let (status, output) = results[cases.count + j]
             #expect((1...127).contains(status), "\(what): exit status \(status)\n\(output)")
             #expect(output.contains("kitchen_sink.zarr"), "\(what): the message should name the store:\n\(output)")
-            if dst.hasPrefix(src + "/") { #expect(!FileManager.default.fileExists(atPath: dst), "\(what): \(dst) was created") }
+            if !existed[j] { #expect(!FileManager.default.fileExists(atPath: dst), "\(what): \(dst) was created") }
         }
         #expect(try Self.listing(src) == before, "the source store changed")
     }
