@@ -183,10 +183,29 @@ import ZarrRemote
 
         // Many chunks (and shards) per array: 3,000 x 400, names files of 700 cells and 150
         // genes in random order, from anndata 0.13.4 Zarr v3 (explicit shards) and 0.12.7 Zarr v2.
-        let many = try await Subprocess.bounded([(py13, 3), (py12, 2)].map { py, format in
+        // And colors as anndata trims them in every case: a var categorical's colors, colors of
+        // the wrong length (deleted), a single color string (kept as a 1-element array), and a
+        // nested `<column>_colors` (untouched).
+        let colors = tmp + "/colors/kitchen_sink_csr.zarr"
+        var fixtureJobs: [@Sendable () async throws -> (status: Int32, output: String)] = [(py13, 3), (py12, 2)].map { py, format in
             { try await Subprocess.run([py, "-c", Self.multiChunkScript, "\(tmp)/many-v\(format)", String(format)]) }
-        })
-        for r in many { try #require(r.status == 0, "multi-chunk fixture:\n\(r.output.suffix(3000))") }
+        }
+        fixtureJobs.append { try await Subprocess.run([py13, "-c", """
+            import sys, os, warnings
+            warnings.simplefilter("ignore")
+            sys.path.insert(0, os.path.dirname(sys.argv[1]))
+            import numpy as np, anndata_fixtures as fx
+            a = fx.build_kitchen_sink("csr")
+            a.uns["cat_ordered_colors"] = np.array(["#000001", "#000002"], dtype=object)
+            a.uns["feature_type_colors"] = np.array(["#0000aa", "#0000bb"], dtype=object)
+            a.uns["cat_int_colors"] = "#abcdef"
+            a.uns["nested"]["cat_unordered_colors"] = ["#000003", "#000004"]
+            fx.write_store(a, fx.Path(sys.argv[2]), zarr_format=3)
+            """, fixtures, colors]) }
+        let many = try await Subprocess.bounded(fixtureJobs)
+        for r in many { try #require(r.status == 0, "fixture:\n\(r.output.suffix(3000))") }
+        cases.append(Case(id: "colors/csr/both-axes", source: colors, checkSource: colors,
+                          selection: ["--obs-query", Self.halfQuery, "--var-query", "feature_type == 'Gene Expression'"]))
         for format in [3, 2] {
             let dir = "\(tmp)/many-v\(format)", src = dir + "/many.zarr"
             cases.append(Case(id: "many-v\(format)/cells-file+gene-query", source: src, checkSource: src,
