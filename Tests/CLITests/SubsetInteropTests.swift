@@ -202,8 +202,27 @@ import ZarrRemote
             a.uns["nested"]["cat_unordered_colors"] = ["#000003", "#000004"]
             fx.write_store(a, fx.Path(sys.argv[2]), zarr_format=3)
             """, fixtures, colors]) }
+        // Categories no cell uses even before the selection (and their color): anndata drops
+        // them in every subset, `adata[:, genes]` and `adata[:, :]` included, in obs and in the
+        // data frames of obsm.
+        let unused = tmp + "/unused/unused.zarr"
+        fixtureJobs.append { try await Subprocess.run([py12, "-c", """
+            import sys, warnings
+            warnings.simplefilter("ignore")
+            import numpy as np, pandas as pd, anndata as ad
+            cats = lambda: pd.Categorical(["x", "x", "y", "x"], categories=["x", "y", "z"])
+            a = ad.AnnData(X=np.arange(8, dtype=np.float32).reshape(4, 2),
+                           obs=pd.DataFrame({"c": cats()}, index=["a", "b", "c", "d"]), var=pd.DataFrame(index=["g0", "g1"]))
+            a.obsm["df"] = pd.DataFrame({"l": cats(), "n": np.arange(4)}, index=a.obs_names)
+            a.uns["c_colors"] = np.array(["#000001", "#000002", "#000003"], dtype=object)
+            a.write_zarr(sys.argv[1])
+            """, unused]) }
         let many = try await Subprocess.bounded(fixtureJobs)
         for r in many { try #require(r.status == 0, "fixture:\n\(r.output.suffix(3000))") }
+        let g0 = tmp + "/unused/g0.txt"
+        try Self.write("g0\n", to: g0)
+        cases.append(Case(id: "unused/genes-only", source: unused, checkSource: unused, selection: ["--var-names", g0]))
+        cases.append(Case(id: "unused/no-selection", source: unused, checkSource: unused, selection: []))
         cases.append(Case(id: "colors/csr/both-axes", source: colors, checkSource: colors,
                           selection: ["--obs-query", Self.halfQuery, "--var-query", "feature_type == 'Gene Expression'"]))
         for format in [3, 2] {
