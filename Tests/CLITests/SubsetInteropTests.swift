@@ -10,7 +10,7 @@ import ZarrRemote
 /// with `adata[obs_sel, var_sel].copy()` computed in Python (values, dtypes, encodings,
 /// categories, trimmed colors, consolidated metadata). The bad inputs of the contract fail with
 /// a message, an exit status in 1...127, and nothing written.
-@Suite(.timeLimit(.minutes(10))) struct SubsetInteropTests {
+@Suite(.timeLimit(.minutes(20))) struct SubsetInteropTests {
     /// One `subset` run: the source the CLI reads, the local store the checker reads as SRC, the
     /// selection options (given to both), the output options (CLI only).
     struct Case: Sendable {
@@ -62,7 +62,7 @@ import ZarrRemote
         let jobFile = tmp + "/check-jobs.json"
         try JSONSerialization.data(withJSONObject: jobs).write(to: URL(fileURLWithPath: jobFile))
         let results = try await Subprocess.bounded(pythons.map { _, py in
-            { try await Subprocess.run([py, checker, "--batch", jobFile], timeout: .seconds(600)) }
+            { try await Subprocess.run([py, checker, "--batch", jobFile], timeout: .seconds(1100)) }
         })
         for ((name, _), r) in zip(pythons, results) {
             for (c, out) in checked {
@@ -354,7 +354,7 @@ import ZarrRemote
         let jobFile = tmp + "/check-jobs.json"
         try JSONSerialization.data(withJSONObject: jobs).write(to: URL(fileURLWithPath: jobFile))
         let results = try await Subprocess.bounded(Self.pythons.map { _, py in
-            { try await Subprocess.run([py, Self.checker, "--batch", jobFile], timeout: .seconds(600)) }
+            { try await Subprocess.run([py, Self.checker, "--batch", jobFile], timeout: .seconds(1100)) }
         })
         for ((name, _), r) in zip(Self.pythons, results) {
             for (c, out) in zip(checkCases, checkOutputs) {

@@ -138,7 +138,7 @@ extension LazyAnnDataView {
         let conc = w.options.concurrency
         try await annotating(path) {
             let out = try await ZarrArray.create(w.store, path: path, metadata: meta)
-            var slabs = SlabWriter(out, options: conc)
+            var slabs = try SlabWriter(out, options: conc)
             let rowBytes = max(1, shape.dropFirst().reduce(a.dataType.itemSize ?? 8, *))
             let perBlock = max(slabs.slabRows, (Self.blockBytes / rowBytes) / slabs.slabRows * slabs.slabRows)
             let blocks = stride(from: 0, to: outRows.count, by: perBlock).map { $0..<min($0 + perBlock, outRows.count) }
@@ -192,9 +192,9 @@ extension LazyAnnDataView {
             .arrayMetadata(path + "/indptr", dataType: indptrType, shape: [majors.count + 1], attributes: [:], role: .data)
         let conc = w.options.concurrency
         let total: Int = try await annotating(path) {
-            var dataOut = SlabWriter(try await ZarrArray.create(w.store, path: path + "/data", metadata: dataMeta), options: conc)
-            var indicesOut = SlabWriter(try await ZarrArray.create(w.store, path: path + "/indices", metadata: indicesMeta), options: conc)
-            var indptrOut = SlabWriter(try await ZarrArray.create(w.store, path: path + "/indptr", metadata: indptrMeta), options: conc)
+            var dataOut = try SlabWriter(try await ZarrArray.create(w.store, path: path + "/data", metadata: dataMeta), options: conc)
+            var indicesOut = try SlabWriter(try await ZarrArray.create(w.store, path: path + "/indices", metadata: indicesMeta), options: conc)
+            var indptrOut = try SlabWriter(try await ZarrArray.create(w.store, path: path + "/indptr", metadata: indptrMeta), options: conc)
             try await indptrOut.append(try IntegerView.array([0], like: indptrType))
             var offset = 0
             let blockList = blocks, minorMap = map
