@@ -52,9 +52,9 @@ import Zarr
         let small = try await peak("group in [\(half)]", "half.zarr")
         let large = try await peak("group in [\(most)]", "most.zarr")
         // 90 % of the cells hold 346 MB of entries, 45 % hold 173 MB: holding the selection would
-        // add at least 173 MB. Streaming adds the obs index and codes of the extra cells (about
-        // 15 MB) and allocator noise.
-        #expect(large - small < 86, "peak RSS grew from \(small) MB to \(large) MB with the selected cells")
+        // add at least 173 MB. Streaming adds the obs index and codes of the extra cells and
+        // allocator noise: 49 MB alone, 69 MB with the whole test suite running.
+        #expect(large - small < 120, "peak RSS grew from \(small) MB to \(large) MB with the selected cells")
         let out = try await AnnData.read(from: LocalStore(root: tmp + "/most.zarr"))
         #expect(out.nObs == rows / 20 * 18 && out.X?.shape == [rows / 20 * 18, cols])
         print("subset peak RSS: 45 % of cells \(small) MB, 90 % \(large) MB")
