@@ -38,6 +38,21 @@ enum StoreLocation {
         return LocalStore(root: location, metrics: metrics)
     }
 
+    /// The stores of a source and a destination for a command that reads one and writes the
+    /// other, checked before anything is read: DST must not be SRC, lie inside it or contain it,
+    /// and must be new, empty or (with `overwrite`) an existing Zarr store (the write checks
+    /// again, under its lock). Returns the policy the write applies.
+    static func openPair(
+        source: String, destination: String, overwrite: Bool, sourceMetrics: StoreMetrics?, destinationMetrics: StoreMetrics?
+    ) async throws -> (source: any ReadableStore, destination: any WritableStore & ListableStore, existing: ExistingStorePolicy) {
+        let src = try readable(source, metrics: sourceMetrics)
+        let dst = try writable(destination, metrics: destinationMetrics)
+        try checkSeparate(source: source, destination: destination)
+        let existing: ExistingStorePolicy = overwrite ? .replace : .refuse
+        try existing.check(try await StoreContents.inspect(dst), destination: destination)
+        return (src, dst, existing)
+    }
+
     /// Refuses a local destination that is the source, lies inside it, or contains it (writing
     /// would replace or delete the data being read).
     static func checkSeparate(source: String, destination: String) throws {

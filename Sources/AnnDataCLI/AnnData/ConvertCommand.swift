@@ -19,13 +19,8 @@ struct ConvertCommand: AsyncParsableCommand {
     func run() async throws {
         let srcMetrics = stats.metrics(), dstMetrics = stats.metrics()
         defer { stats.report([("source", source, srcMetrics), ("destination", destination, dstMetrics)]) }
-        let src = try StoreLocation.readable(source, metrics: srcMetrics)
-        let dst = try StoreLocation.writable(destination, metrics: dstMetrics)
-        // Refuse a destination that cannot be written before reading the source (the write
-        // checks again, under its lock).
-        try StoreLocation.checkSeparate(source: source, destination: destination)
-        let existing: ExistingStorePolicy = overwrite ? .replace : .refuse
-        try existing.check(try await StoreContents.inspect(dst), destination: destination)
+        let (src, dst, existing) = try await StoreLocation.openPair(
+            source: source, destination: destination, overwrite: overwrite, sourceMetrics: srcMetrics, destinationMetrics: dstMetrics)
         let progress = ProgressLine()
         progress.update("reading \(source) ...")
         let adata: AnnData

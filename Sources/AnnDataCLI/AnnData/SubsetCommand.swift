@@ -36,11 +36,8 @@ struct SubsetCommand: AsyncParsableCommand {
         let varList = try varNames.map { try Self.readNames($0, option: "--var-names") }
         let srcMetrics = stats.metrics(), dstMetrics = stats.metrics()
         defer { stats.report([("source", source, srcMetrics), ("destination", destination, dstMetrics)]) }
-        let src = try StoreLocation.readable(source, metrics: srcMetrics)
-        let dst = try StoreLocation.writable(destination, metrics: dstMetrics)
-        try StoreLocation.checkSeparate(source: source, destination: destination)
-        let existing: ExistingStorePolicy = overwrite ? .replace : .refuse
-        try existing.check(try await StoreContents.inspect(dst), destination: destination)
+        let (src, dst, existing) = try await StoreLocation.openPair(
+            source: source, destination: destination, overwrite: overwrite, sourceMetrics: srcMetrics, destinationMetrics: dstMetrics)
         let progress = ProgressLine()
         progress.update("opening \(source) ...")
         do {
