@@ -121,22 +121,12 @@ struct LazySelectionTests {
     /// One column of a CSR matrix in chunks of 100 entries: `indptr` and `indices` are read
     /// whole, `data` only where the column has values, and no chunk twice.
     @Test func aColumnOfCSRReadsEachChunkAtMostOnce() async throws {
-        let rows = 2000, cols = 50
-        var data: [Float] = [], indices: [Int32] = [], indptr: [Int64] = [0]
-        for r in 0..<rows {
-            // Column 49 only in every 200th row: most data chunks hold none of it.
-            let picked = (r % 200 == 0 ? [49] : []) + (0..<4).map { (r + 7 * $0) % 40 }
-            for c in picked.sorted() { data.append(Float(r * 100 + c)); indices.append(Int32(c)) }
-            indptr.append(Int64(data.count))
+        let rows = 2000
+        // Column 49 only in every 200th row: most data chunks hold none of it.
+        let (base, X) = try await LazyTests.chunkedCSRStore(rows: rows, cols: 50) { r in
+            ((r % 200 == 0 ? [49] : []) + (0..<4).map { (r + 7 * $0) % 40 }).sorted().map { ($0, Float(r * 100 + $0)) }
         }
-        let X = try SparseMatrix(format: .csr, shape: [rows, cols], data: try NDArray(data, shape: [data.count]),
-                                 indices: try NDArray(indices, shape: [indices.count]), indptr: try NDArray(indptr, shape: [indptr.count]))
-        let adata = try AnnData(X: .sparse(X), obs: try DataFrame(index: (0..<rows).map { "c\($0)" }),
-                                var: try DataFrame(index: (0..<cols).map { "g\($0)" }))
-        let base = MemoryStore()
-        var options = WriteOptions()
-        options.dispatch = { path, _, _ in path == "X" ? .writeWith(ArrayOverrides(chunks: [100])) : .write }
-        try await adata.write(to: base, options: options)
+        let data = X.data
         let store = LazyTests.CountingStore(base, counting: "X/")
         let lazyX = try #require(try await LazyAnnData.open(store).X)
         store.gets.withLock { $0.removeAll() }

@@ -22,6 +22,25 @@ struct LazyTests {
         var count: Int { gets.withLock { $0.count } }
     }
 
+    /// A store whose X is the CSR matrix of `rows` x `cols` with the (column, value) entries
+    /// `entries(r)` in row `r` (columns sorted), written in chunks of 100 values; and that matrix.
+    static func chunkedCSRStore(rows: Int, cols: Int, entries: (Int) -> [(Int, Float)]) async throws -> (MemoryStore, SparseMatrix) {
+        var data: [Float] = [], indices: [Int32] = [], indptr: [Int64] = [0]
+        for r in 0..<rows {
+            for (c, v) in entries(r) { data.append(v); indices.append(Int32(c)) }
+            indptr.append(Int64(data.count))
+        }
+        let X = try SparseMatrix(format: .csr, shape: [rows, cols], data: try NDArray(data, shape: [data.count]),
+                                 indices: try NDArray(indices, shape: [indices.count]), indptr: try NDArray(indptr, shape: [indptr.count]))
+        let adata = try AnnData(X: .sparse(X), obs: try DataFrame(index: (0..<rows).map { "c\($0)" }),
+                                var: try DataFrame(index: (0..<cols).map { "g\($0)" }))
+        let base = MemoryStore()
+        var options = WriteOptions()
+        options.dispatch = { path, _, _ in path == "X" ? .writeWith(ArrayOverrides(chunks: [100])) : .write }
+        try await adata.write(to: base, options: options)
+        return (base, X)
+    }
+
     /// Rows `range` of an eager matrix.
     static func rows(_ m: Matrix, _ range: Range<Int>) throws -> Matrix {
         switch m {
@@ -103,21 +122,9 @@ struct LazyTests {
     /// 2,000 rows, 5 values each, in chunks of 100 values: a slice of two rows reads one chunk
     /// of each array; a slow consumer holds the prefetch at its bound.
     @Test func slicesReadOnlyTheirChunksAndPrefetchIsBounded() async throws {
-        let rows = 2000, cols = 50
-        var data: [Float] = [], indices: [Int32] = [], indptr: [Int64] = [0]
-        for r in 0..<rows {
-            for k in 0..<5 { data.append(Float(r * 5 + k)); indices.append(Int32((r + 7 * k) % cols)) }
-            indices.replaceSubrange((indices.count - 5)..., with: indices.suffix(5).sorted())
-            indptr.append(Int64(data.count))
+        let (base, _) = try await Self.chunkedCSRStore(rows: 2000, cols: 50) { r in
+            (0..<5).map { (r + 7 * $0) % 50 }.sorted().enumerated().map { ($1, Float(r * 5 + $0)) }
         }
-        let X = try SparseMatrix(format: .csr, shape: [rows, cols], data: try NDArray(data, shape: [data.count]),
-                                 indices: try NDArray(indices, shape: [indices.count]), indptr: try NDArray(indptr, shape: [indptr.count]))
-        let adata = try AnnData(X: .sparse(X), obs: try DataFrame(index: (0..<rows).map { "c\($0)" }),
-                                var: try DataFrame(index: (0..<cols).map { "g\($0)" }))
-        let base = MemoryStore()
-        var options = WriteOptions()
-        options.dispatch = { path, _, _ in path == "X" ? .writeWith(ArrayOverrides(chunks: [100])) : .write }
-        try await adata.write(to: base, options: options)
 
         let store = CountingStore(base, counting: "X/")
         let lazy = try await LazyAnnData.open(store)

@@ -33,15 +33,7 @@ import Testing
 
         // A `.zarr.zip` source, as anndata users archive stores.
         let archive = "\(tmp)/src-A13/kitchen_sink.zarr.zip"
-        let zipped = try await Subprocess.run([pythons[1].1, "-c", """
-            import os, sys, zipfile
-            src, dst = sys.argv[1], sys.argv[2]
-            with zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED) as z:
-                for d, _, files in sorted(os.walk(src)):
-                    for f in sorted(files):
-                        p = os.path.join(d, f)
-                        z.write(p, os.path.relpath(p, src))
-            """, "\(tmp)/src-A13/kitchen_sink.zarr", archive])
+        let zipped = try await Subprocess.zipStore("\(tmp)/src-A13/kitchen_sink.zarr", to: archive, python: pythons[1].1)
         try #require(zipped.status == 0, "zip: \(zipped.output)")
 
         var cases: [Case] = []

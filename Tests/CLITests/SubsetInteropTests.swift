@@ -117,15 +117,7 @@ import ZarrRemote
         // A `.zarr.zip` source (stored entries, as anndata users archive stores).
         let zipSource = "\(tmp)/A13-v3-shard/kitchen_sink_csr.zarr"
         let archive = zipSource + ".zip"
-        let zipped = try await Subprocess.run([py13, "-c", """
-            import os, sys, zipfile
-            src, dst = sys.argv[1], sys.argv[2]
-            with zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED) as z:
-                for d, _, files in sorted(os.walk(src)):
-                    for f in sorted(files):
-                        p = os.path.join(d, f)
-                        z.write(p, os.path.relpath(p, src))
-            """, zipSource, archive])
+        let zipped = try await Subprocess.zipStore(zipSource, to: archive, python: py13)
         try #require(zipped.status == 0, "zip: \(zipped.output)")
 
         var cases: [Case] = []

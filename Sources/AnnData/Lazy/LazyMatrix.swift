@@ -104,65 +104,16 @@ public struct LazyMatrix: Sendable {
     }
 }
 
-
 extension LazyMatrix {
-    /// The rows at `indices` (any order, repeats allowed), all columns, in that order.
+    /// The rows at `indices` (any order, repeats allowed), all columns, in that order:
+    /// `select(rows: indices, columns: nil)`.
     ///
     /// Cost: one selection read per array (`ZarrArray.read(_:options:)`), so every chunk the
     /// rows touch is fetched and decoded once, whatever the order or repeats. For CSR, the
     /// rows' `indptr` entries are read first, then `data` and `indices` of just those rows'
-    /// spans, side by side.
+    /// spans, side by side; for CSC, every column's span is read and filtered.
     public func rows(_ indices: [Int]) async throws(AnnDataError) -> Matrix {
-        if let bad = indices.first(where: { $0 < 0 || $0 >= rowCount }) {
-            throw .invalidElement(path: path, reason: "row \(bad) is outside 0..<\(rowCount)")
-        }
-        switch layout {
-        case .sparse(.csc, _, _, _):
-            return try await select(rows: indices, columns: nil)
-        case .dense(let a):
-            let conc = concurrency
-            let selection = [DimensionSelection.indices(indices)] + a.shape.dropFirst().map { _ in DimensionSelection.all }
-            return .dense(try await annotating(path) { try await a.read(selection, options: conc) })
-        case .sparse(.csr, let data, let indicesArray, let indptr):
-            return .sparse(try await csrGather(indices, data: data, indices: indicesArray, indptr: indptr))
-        }
-    }
-
-    func csrGather(_ wanted: [Int], data: ZarrArray, indices: ZarrArray, indptr: ZarrArray) async throws(AnnDataError) -> SparseMatrix {
-        let conc = concurrency
-        // The start and end offset of every wanted row, in one selection of indptr.
-        var positions: [Int] = []
-        positions.reserveCapacity(2 * wanted.count)
-        for r in wanted { positions.append(r); positions.append(r + 1) }
-        let ptr = try await annotating(path + "/indptr") { try await indptr.read([.indices(positions)], options: conc) }
-        let offsets = IntegerView.ints(ptr)
-        guard offsets.count == positions.count else {
-            throw .invalidElement(path: path + "/indptr", reason: "expected \(positions.count) integer offsets, found \(offsets.count)")
-        }
-        var spans: [Range<Int>] = []
-        spans.reserveCapacity(wanted.count)
-        var rebased = [0]
-        rebased.reserveCapacity(wanted.count + 1)
-        for (k, r) in wanted.enumerated() {
-            let lo = offsets[2 * k], hi = offsets[2 * k + 1]
-            guard 0 <= lo, lo <= hi, hi <= data.shape[0] else {
-                throw .invalidElement(path: path + "/indptr", reason: "row \(r) spans \(lo)..<\(hi), outside 0...\(data.shape[0])")
-            }
-            spans.append(lo..<hi)
-            rebased.append(rebased[rebased.count - 1] + (hi - lo))
-        }
-        // data and indices of those rows, in the wanted order, side by side.
-        let selection: [DimensionSelection] = [.ranges(spans)]
-        async let values = annotating(path + "/data") { try await data.read(selection, options: conc) }
-        async let columns = annotating(path + "/indices") { try await indices.read(selection, options: conc) }
-        let parts: (NDArray, NDArray)
-        do { parts = (try await values, try await columns) } catch { throw AnnDataError.wrap(error, path: path) }
-        let m = try annotatingSync(path) {
-            SparseMatrix(unchecked: .csr, shape: [wanted.count, shape[1]], data: parts.0, indices: parts.1,
-                         indptr: try IntegerView.array(rebased, like: indptr.metadata.dataType))
-        }
-        try m.validate(path: path)
-        return m
+        try await select(rows: indices, columns: nil)
     }
 }
 

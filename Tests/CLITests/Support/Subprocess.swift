@@ -63,3 +63,19 @@ enum Subprocess {
         }
     }
 }
+
+extension Subprocess {
+    /// Archives the store directory `source` as the zip `archive` (stored entries, sorted, as
+    /// anndata users archive stores), with `python`.
+    static func zipStore(_ source: String, to archive: String, python: String) async throws -> (status: Int32, output: String) {
+        try await run([python, "-c", """
+            import os, sys, zipfile
+            src, dst = sys.argv[1], sys.argv[2]
+            with zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED) as z:
+                for d, _, files in sorted(os.walk(src)):
+                    for f in sorted(files):
+                        p = os.path.join(d, f)
+                        z.write(p, os.path.relpath(p, src))
+            """, source, archive])
+    }
+}
