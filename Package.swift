@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .library(name: "Zarr", targets: ["Zarr"]),
         .library(name: "ZarrRemote", targets: ["ZarrRemote"]),
+        .library(name: "ZarrHDF5", targets: ["ZarrHDF5"]),
         .library(name: "AnnData", targets: ["AnnData"]),
         .executable(name: "anndata", targets: ["AnnDataCLI"]),
         .executable(name: "anndata-bench", targets: ["AnnDataBench"]),
@@ -28,16 +29,22 @@ let package = Package(
         cLibrary("CZlib", "zlib1g-dev"),
         cLibrary("CDeflate", "libdeflate-dev"),
         cLibrary("CBzip2", "libbz2-dev"),
+        cLibrary("CLZF", "liblzf-dev"),
+        // libhdf5 (serial build, 1.10) for .h5ad; its headers live under hdf5/serial, found by pkg-config.
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         // Linux calls Glibc does not export, for LocalStore: openat2(2) opens a key below the
         // root without following a symbolic link; renameat2(2) swaps a finished store into place.
         .target(name: "CLocalFS"),
         .target(
             name: "Zarr",
-            dependencies: ["CZstd", "CBlosc", "CLZ4", "CZlib", "CDeflate", "CBzip2", "CLocalFS"]
+            dependencies: ["CZstd", "CBlosc", "CLZ4", "CZlib", "CDeflate", "CBzip2", "CLZF", "CLocalFS"]
         ),
         // The HTTP and S3 stores, apart so that `Zarr` alone needs no swift-crypto (SigV4).
         .target(name: "ZarrRemote", dependencies: ["Zarr", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "AnnData", dependencies: ["Zarr"]),
+        // HDF5 files (.h5ad) seen as Zarr v2 stores: every HDF5 call on one serial executor,
+        // chunks read raw and decoded by the Zarr codecs on their own threads.
+        .target(name: "ZarrHDF5", dependencies: ["Zarr", "CHDF5", "CLZF"]),
+        .target(name: "AnnData", dependencies: ["Zarr", "ZarrHDF5"]),
         .executableTarget(
             name: "AnnDataCLI",
             dependencies: ["Zarr", "ZarrRemote", "AnnData", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -50,6 +57,7 @@ let package = Package(
         ),
         .testTarget(name: "ZarrTests", dependencies: ["Zarr"]),
         .testTarget(name: "ZarrRemoteTests", dependencies: ["ZarrRemote", "Zarr"]),
+        .testTarget(name: "ZarrHDF5Tests", dependencies: ["ZarrHDF5", "Zarr"]),
         .testTarget(name: "AnnDataTests", dependencies: ["AnnData", "Zarr"]),
         .testTarget(name: "CLITests", dependencies: ["AnnDataCLI", "AnnDataBench", "AnnData", "Zarr", "ZarrRemote"]),
     ],
