@@ -37,6 +37,8 @@ struct DatasetInfo: Sendable {
         case library
         /// An empty dataspace (`h5py.Empty`): no values at all.
         case empty
+        /// Read whole when described (rec-arrays with string fields): the one chunk's bytes.
+        case materialized([UInt8])
     }
 
     /// The element type.
@@ -83,6 +85,17 @@ extension HDF5Store {
             var dims = [hsize_t](repeating: 0, count: max(rank, 1))
             if rank > 0 { H5Sget_simple_extent_dims(space, &dims, nil) }
             shape = dims.prefix(rank).map { Int(clamping: $0) }
+        }
+        if element.variableStringFields, !isNull, case .structured(let fields) = element.dataType {
+            let (presented, bytes) = try HDF5Compound.materialize(d, fields: fields, count: shape.reduce(1, *), key: object)
+            var e = element
+            e.dataType = presented
+            let chunk = shape.map { max($0, 1) }
+            var padded = bytes
+            let full = chunk.reduce(1, *) * (presented.itemSize ?? 0)
+            if padded.count < full { padded += [UInt8](repeating: 0, count: full - padded.count) }
+            let m = ArrayMetadata(shape: shape, chunkShape: chunk, dataType: presented, zarrFormat: .v2, v2: V2ArrayOptions())
+            return DatasetInfo(element: e, access: .materialized(padded), metadata: m)
         }
         let itemSize = element.dataType.itemSize ?? 16
         var chunkShape = shape.map { max($0, 1) }
@@ -201,6 +214,8 @@ extension HDF5Store {
         switch info.access {
         case .empty:
             return nil
+        case .materialized(let bytes):
+            return bytes
         case .rawChunks(let filters):
             return try await readRawChunk(object: object, origin: origin, filters: filters, info: info, key: key)
         case .contiguous(let offset):

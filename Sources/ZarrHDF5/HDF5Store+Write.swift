@@ -230,6 +230,8 @@ extension HDF5Store {
                 let type: hid_t
                 if element.strings != nil {
                     type = try HDF5ElementType.variableStringType(key: key)
+                } else if HDF5Compound.hasStringFields(m.dataType), case .structured(let fields) = m.dataType {
+                    type = try HDF5Compound.withVariableStrings(fields, key: key).type
                 } else {
                     type = try HDF5ElementType.memoryType(for: m.dataType, key: key)
                 }
@@ -329,6 +331,12 @@ extension HDF5Store {
                     return H5Dwrite(d, type, memSpace, fileSpace, swh5_default(), pointers)
                 }
                 try HDF5Library.check(status, "writing", key)
+                return
+            }
+            if HDF5Compound.hasStringFields(m.dataType), case .structured(let fields) = m.dataType {
+                try HDF5Compound.withVariableStringBuffer(values.bytes, fields: fields, count: chunk.reduce(1, *), key: key) { mem, buffer in
+                    H5Dwrite(d, mem, memSpace, fileSpace, swh5_default(), buffer)
+                }
                 return
             }
             let type = try HDF5ElementType.memoryType(for: m.dataType, key: key)

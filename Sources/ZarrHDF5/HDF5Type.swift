@@ -21,6 +21,11 @@ struct HDF5ElementType: Sendable, Hashable {
     /// raw chunks can be decoded by the Zarr codecs (numbers, h5py's booleans). Compound types
     /// (legacy data frames, complex numbers) and strings are read through the library.
     var rawBytesMatch: Bool
+    /// Compound types with variable-length string fields (h5py's rec-arrays with `str`
+    /// fields): no fixed-size Zarr type holds them, so the store reads the whole dataset and
+    /// presents the strings as fixed-length UTF-32 fields of the longest value's length (numpy's
+    /// `U<n>`, what anndata reads them as). `dataType` then has `.string` placeholders.
+    var variableStringFields = false
 
     /// The type of a dataset or attribute (`type` is borrowed, not closed). `key` names the
     /// object in errors.
@@ -72,6 +77,7 @@ struct HDF5ElementType: Sendable, Hashable {
             let n = H5Tget_nmembers(type)
             guard n > 0 else { throw .unsupportedDataType("an HDF5 compound type without members at '\(key)'") }
             var fields: [StructField] = []
+            var variableFields = false
             for i in 0..<UInt32(n) {
                 guard let cName = H5Tget_member_name(type, i) else { throw HDF5Library.failure("reading a member name", key) }
                 let name = String(cString: cName)
@@ -83,7 +89,8 @@ struct HDF5ElementType: Sendable, Hashable {
                 let fieldType: DataType
                 switch m.strings {
                 case .variable?:
-                    throw .unsupportedDataType("variable-length strings inside the compound type at '\(key)' (field '\(name)')")
+                    variableFields = true
+                    fieldType = .string
                 case .fixed(let size, _)?: fieldType = .fixedBytes(length: size)
                 case nil: fieldType = m.dataType
                 }
@@ -94,7 +101,9 @@ struct HDF5ElementType: Sendable, Hashable {
                 if fields[0].type == .float32 { return HDF5ElementType(dataType: .complex64, bigEndian: false, strings: nil, rawBytesMatch: false) }
                 if fields[0].type == .float64 { return HDF5ElementType(dataType: .complex128, bigEndian: false, strings: nil, rawBytesMatch: false) }
             }
-            return HDF5ElementType(dataType: .structured(fields), bigEndian: false, strings: nil, rawBytesMatch: false)
+            var t = HDF5ElementType(dataType: .structured(fields), bigEndian: false, strings: nil, rawBytesMatch: false)
+            t.variableStringFields = variableFields
+            return t
         case H5T_BITFIELD:
             guard size == 1 else { throw .unsupportedDataType("\(size)-byte HDF5 bit fields at '\(key)'") }
             return HDF5ElementType(dataType: .uint8, bigEndian: false, strings: nil, rawBytesMatch: true)
