@@ -14,7 +14,8 @@ import Darwin
 /// (numcodecs refuses such buffers). An element size of 1 or less is the identity.
 ///
 /// The size never changes, so a compressor after it still knows the chunk's decoded size.
-/// Element sizes 2, 4 and 8 have their own loops, which the compiler vectorises.
+/// Element sizes 2 and 4 have their own loops, which the compiler vectorises; 8 transposes
+/// blocks of 8×8 bytes in registers.
 public struct ShuffleCodec: BytesToBytesCodec, V2Codec {
     /// The v3 name, `shuffle` (not a registered v3 codec; written as `numcodecs.shuffle`).
     public static let v3Name = "shuffle"
@@ -115,21 +116,29 @@ public struct ShuffleCodec: BytesToBytesCodec, V2Codec {
         case 2:
             let d0 = d, d1 = d + n
             for i in 0..<n {
-                d0[i] = s[2 &* i]; d1[i] = s[2 &* i &+ 1]
+                let v = UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 &* i, as: UInt16.self))
+                d0[i] = UInt8(truncatingIfNeeded: v); d1[i] = UInt8(truncatingIfNeeded: v &>> 8)
             }
         case 4:
             let d0 = d, d1 = d + n, d2 = d + 2 * n, d3 = d + 3 * n
             for i in 0..<n {
-                let b = 4 &* i
-                d0[i] = s[b]; d1[i] = s[b &+ 1]; d2[i] = s[b &+ 2]; d3[i] = s[b &+ 3]
+                let v = UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 &* i, as: UInt32.self))
+                d0[i] = UInt8(truncatingIfNeeded: v); d1[i] = UInt8(truncatingIfNeeded: v &>> 8)
+                d2[i] = UInt8(truncatingIfNeeded: v &>> 16); d3[i] = UInt8(truncatingIfNeeded: v &>> 24)
             }
         case 8:
-            let d0 = d, d1 = d + n, d2 = d + 2 * n, d3 = d + 3 * n
-            let d4 = d + 4 * n, d5 = d + 5 * n, d6 = d + 6 * n, d7 = d + 7 * n
-            for i in 0..<n {
-                let b = 8 &* i
-                d0[i] = s[b]; d1[i] = s[b &+ 1]; d2[i] = s[b &+ 2]; d3[i] = s[b &+ 3]
-                d4[i] = s[b &+ 4]; d5[i] = s[b &+ 5]; d6[i] = s[b &+ 6]; d7[i] = s[b &+ 7]
+            // Blocks of 8 elements: an 8×8 byte transpose in registers, then the tail.
+            var i = 0
+            while i &+ 8 <= n {
+                let p = src + 8 &* i
+                var x = Words8(p, stride: 8)
+                x.transpose()
+                x.store(to: dst + i, stride: n)
+                i &+= 8
+            }
+            while i < n {
+                for j in 0..<8 { d[j &* n &+ i] = s[8 &* i &+ j] }
+                i &+= 1
             }
         default:
             for j in 0..<elementSize {
@@ -162,16 +171,21 @@ public struct ShuffleCodec: BytesToBytesCodec, V2Codec {
         case 4:
             let s0 = s, s1 = s + n, s2 = s + 2 * n, s3 = s + 3 * n
             for i in 0..<n {
-                let b = 4 &* i
-                d[b] = s0[i]; d[b &+ 1] = s1[i]; d[b &+ 2] = s2[i]; d[b &+ 3] = s3[i]
+                let v = UInt32(s0[i]) | UInt32(s1[i]) &<< 8 | UInt32(s2[i]) &<< 16 | UInt32(s3[i]) &<< 24
+                dst.storeBytes(of: v.littleEndian, toByteOffset: 4 &* i, as: UInt32.self)
             }
         case 8:
-            let s0 = s, s1 = s + n, s2 = s + 2 * n, s3 = s + 3 * n
-            let s4 = s + 4 * n, s5 = s + 5 * n, s6 = s + 6 * n, s7 = s + 7 * n
-            for i in 0..<n {
-                let b = 8 &* i
-                d[b] = s0[i]; d[b &+ 1] = s1[i]; d[b &+ 2] = s2[i]; d[b &+ 3] = s3[i]
-                d[b &+ 4] = s4[i]; d[b &+ 5] = s5[i]; d[b &+ 6] = s6[i]; d[b &+ 7] = s7[i]
+            // Blocks of 8 elements: an 8×8 byte transpose in registers, then the tail.
+            var i = 0
+            while i &+ 8 <= n {
+                var x = Words8(src + i, stride: n)
+                x.transpose()
+                x.store(to: dst + 8 &* i, stride: 8)
+                i &+= 8
+            }
+            while i < n {
+                for j in 0..<8 { d[8 &* i &+ j] = s[j &* n &+ i] }
+                i &+= 1
             }
         default:
             for j in 0..<elementSize {
@@ -182,5 +196,45 @@ public struct ShuffleCodec: BytesToBytesCodec, V2Codec {
         }
         let done = n * elementSize
         if done < count { memcpy(dst + done, src + done, count - done) }
+    }
+}
+
+/// Eight 64-bit words read as an 8×8 matrix of bytes (row `r` is word `r`, column `c` its
+/// byte `c` in little-endian order), for the shuffle of 8-byte elements.
+struct Words8 {
+    var w0, w1, w2, w3, w4, w5, w6, w7: UInt64
+
+    /// Loads word `r` from `p + r * stride` (unaligned, little-endian).
+    @inline(__always) init(_ p: UnsafeRawPointer, stride: Int) {
+        @inline(__always) func load(_ r: Int) -> UInt64 { UInt64(littleEndian: p.loadUnaligned(fromByteOffset: r &* stride, as: UInt64.self)) }
+        w0 = load(0); w1 = load(1); w2 = load(2); w3 = load(3)
+        w4 = load(4); w5 = load(5); w6 = load(6); w7 = load(7)
+    }
+
+    /// Stores word `r` at `p + r * stride` (unaligned, little-endian).
+    @inline(__always) func store(to p: UnsafeMutableRawPointer, stride: Int) {
+        p.storeBytes(of: w0.littleEndian, toByteOffset: 0, as: UInt64.self)
+        p.storeBytes(of: w1.littleEndian, toByteOffset: stride, as: UInt64.self)
+        p.storeBytes(of: w2.littleEndian, toByteOffset: 2 &* stride, as: UInt64.self)
+        p.storeBytes(of: w3.littleEndian, toByteOffset: 3 &* stride, as: UInt64.self)
+        p.storeBytes(of: w4.littleEndian, toByteOffset: 4 &* stride, as: UInt64.self)
+        p.storeBytes(of: w5.littleEndian, toByteOffset: 5 &* stride, as: UInt64.self)
+        p.storeBytes(of: w6.littleEndian, toByteOffset: 6 &* stride, as: UInt64.self)
+        p.storeBytes(of: w7.littleEndian, toByteOffset: 7 &* stride, as: UInt64.self)
+    }
+
+    /// Exchanges the bits of `mask << shift` in `a` with those of `mask` in `b`.
+    @inline(__always) static func swap(_ a: inout UInt64, _ b: inout UInt64, _ shift: UInt64, _ mask: UInt64) {
+        let t = ((a &>> shift) ^ b) & mask
+        a ^= t &<< shift
+        b ^= t
+    }
+
+    /// Transposes the byte matrix: 4×4 blocks, then 2×2 blocks, then single bytes.
+    @inline(__always) mutating func transpose() {
+        let m32: UInt64 = 0x0000_0000_FFFF_FFFF, m16: UInt64 = 0x0000_FFFF_0000_FFFF, m8: UInt64 = 0x00FF_00FF_00FF_00FF
+        Self.swap(&w0, &w4, 32, m32); Self.swap(&w1, &w5, 32, m32); Self.swap(&w2, &w6, 32, m32); Self.swap(&w3, &w7, 32, m32)
+        Self.swap(&w0, &w2, 16, m16); Self.swap(&w1, &w3, 16, m16); Self.swap(&w4, &w6, 16, m16); Self.swap(&w5, &w7, 16, m16)
+        Self.swap(&w0, &w1, 8, m8); Self.swap(&w2, &w3, 8, m8); Self.swap(&w4, &w5, 8, m8); Self.swap(&w6, &w7, 8, m8)
     }
 }
