@@ -220,6 +220,29 @@ import Testing
         try await a.write(all: values)
         #expect(try await store.get("a/0.0") == reference)
         #expect(try await ZarrArray.open(store, path: "a").read() == values)
+        let part = try await ZarrArray.open(store, path: "a").read([5..<47, 10..<90])
+        var expectedPart: [Float] = []
+        for r in 5..<47 {
+            for c in 10..<90 { expectedPart.append(Float((r * 100 + c) / 7) * 0.5) }
+        }
+        #expect(try part.values(as: Float.self) == expectedPart)
+        // The chain decodes straight into a caller's buffer: LZF into a buffer, unshuffled from it.
+        let chain = try ArrayMetadata.parseV2(document, path: "a").makeChain()
+        #expect(chain.decodesInPlace)
+        var target = [UInt8](repeating: 0, count: chunkBytes.count)
+        #expect(try target.withUnsafeMutableBytes { try chain.decode(reference, into: $0) })
+        let decodedInPlace = target == chunkBytes
+        #expect(decodedInPlace, "v2 chain decoding into a buffer")
+        #expect(throws: ZarrError.self) { try target.withUnsafeMutableBytes { try chain.decode(Array(reference.dropLast(3)), into: $0) } }
+        var short = [UInt8](repeating: 0, count: chunkBytes.count - 4)
+        #expect(throws: ZarrError.self) { try short.withUnsafeMutableBytes { try chain.decode(reference, into: $0) } }
+        // So does the same chain in v3 metadata, where the shuffle is `numcodecs.shuffle`.
+        let v3 = try CodecChain(v3: [.bytes(endian: .little), .shuffle(elementSize: 4), .lzf], spec: chain.spec)
+        #expect(v3.decodesInPlace)
+        target = [UInt8](repeating: 0, count: chunkBytes.count)
+        #expect(try target.withUnsafeMutableBytes { try v3.decode(reference, into: $0) })
+        let v3DecodedInPlace = target == chunkBytes
+        #expect(v3DecodedInPlace, "v3 chain decoding into a buffer")
         // Without the shuffle filter the chunk does not decode to the values.
         var plain = document.object ?? [:]
         plain["filters"] = .null
