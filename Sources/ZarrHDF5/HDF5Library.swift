@@ -30,9 +30,9 @@ enum HDF5Library {
         }
     }
 
-    /// The innermost message of the library's error stack (cleared afterwards).
+    /// The library's error stack as one message, from the call down to the cause (cleared afterwards).
     static func lastError() -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
+        var buffer = [CChar](repeating: 0, count: 1024)
         buffer.withUnsafeMutableBufferPointer { swh5_last_error($0.baseAddress) }
         let message = String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return message.isEmpty ? "libhdf5 reported a failure" : message
