@@ -175,6 +175,11 @@ def first_diff(a: np.ndarray, b: np.ndarray) -> str:
 def compare_dense(a: np.ndarray, b: np.ndarray, loose: bool) -> list[str]:
     if a.shape != b.shape:
         return [f"shape {a.shape} != {b.shape}"]
+    if a.dtype != b.dtype and loose and a.dtype.names and a.dtype.names == b.dtype.names:
+        out = []
+        for n in a.dtype.names:  # a rec-array: field by field (legacy U<n> fields come back as object)
+            out += [f"field {n!r}: {p}" for p in compare_dense(a[n], b[n], loose)]
+        return out
     if a.dtype != b.dtype:
         if not (loose and _is_string_dtype(a.dtype) and _is_string_dtype(b.dtype)):
             return [f"dtype {a.dtype} != {b.dtype}"]
@@ -405,14 +410,28 @@ def _bump(v):
             return None
         w = v.copy()
         w.data = w.data.copy()
-        w.data[-1] = w.data[-1] + 1 if w.data.dtype.kind != "b" else not w.data[-1]
+        _bump_flat(w.data)
         return w
     if isinstance(v, np.ndarray) and v.size and v.dtype.kind in "iufcb":
         w = v.copy()
-        flat = w.reshape(-1)
-        flat[-1] = flat[-1] + 1 if w.dtype.kind != "b" else not flat[-1]
+        _bump_flat(w.reshape(-1))
         return w
     return None
+
+
+def _bump_flat(flat: np.ndarray) -> None:
+    """Changes the last finite element of a 1-d view (NaN + 1 would stay NaN); all NaN: -> 0."""
+    if flat.dtype.kind == "b":
+        flat[-1] = not flat[-1]
+        return
+    if flat.dtype.kind in "fc":
+        finite = np.flatnonzero(np.isfinite(flat))
+        if finite.size == 0:
+            flat[-1] = 0
+            return
+        flat[finite[-1]] = flat[finite[-1]] + 1
+        return
+    flat[-1] = flat[-1] + 1 if flat[-1] < np.iinfo(flat.dtype).max else flat[-1] - 1
 
 
 def mutations(adata) -> list:
@@ -682,9 +701,9 @@ def self_test(store: str, verbose: bool) -> int:
     src = read_store(store)
     passed = failed = 0
 
-    def run(name: str, a, b, expect_equal: bool) -> None:
+    def run(name: str, a, b, expect_equal: bool, rep: Report | None = None) -> None:
         nonlocal passed, failed
-        rep = Report()
+        rep = rep or Report()
         try:
             compare_anndata(a, b, rep)
             err = None
@@ -709,7 +728,17 @@ def self_test(store: str, verbose: bool) -> int:
             print(f"skip identity  store vs anndata's own copy: anndata cannot write what it read "
                   f"({type(e).__name__}: {str(e).splitlines()[0][:120]})")
         else:
-            run(f"store vs anndata's own copy ({suffix})", src, read_store(p), True)
+            copy_back = read_store(p)
+            strict = Report()
+            compare_anndata(src, copy_back, strict)
+            if strict.failed:  # e.g. legacy fixed-length strings come back as object
+                print(f"note identity  anndata's own copy differs in string dtypes only if the next line "
+                      f"passes: {strict.failures[0][:150]}")
+                loose = Report(loose_strings=True)
+                run(f"store vs anndata's own copy ({suffix}, --loose-strings)", src, copy_back, True,
+                    loose)
+            else:
+                run(f"store vs anndata's own copy ({suffix})", src, copy_back, True)
     skipped = []
     for name, fn in mutations(src):
         d = src.copy()
