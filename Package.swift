@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "AnnData", dependencies: ["Zarr", "ZarrHDF5"]),
         .executableTarget(
             name: "AnnDataCLI",
-            dependencies: ["Zarr", "ZarrRemote", "AnnData", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Zarr", "ZarrRemote", "ZarrHDF5", "AnnData", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // The external-implementation side of the peers.py benchmark (`anndata-bench run`), apart
         // from the shipped CLI; it links libzstd directly for the `zstd-floor` workload.

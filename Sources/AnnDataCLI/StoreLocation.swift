@@ -1,12 +1,16 @@
 import Foundation
 import Zarr
+import ZarrHDF5
 import ZarrRemote
 
 /// Opens the store a STORE argument names: a directory, a `.zip` archive (read-only), an
 /// `http://` or `https://` URL (read-only; the hierarchy needs consolidated metadata), or an
 /// `s3://bucket/prefix` URL (read and write; credentials, region and endpoint from the
-/// `AWS_*` environment variables).
+/// `AWS_*` environment variables), or a local `.h5ad` file (an HDF5 file seen as a Zarr v2 store;
+/// written only by `convert` and `subset`, into a new file renamed into place).
 enum StoreLocation {
+    static func isH5AD(_ location: String) -> Bool { location.lowercased().hasSuffix(".h5ad") }
+
     static func isZip(_ location: String) -> Bool { location.lowercased().hasSuffix(".zip") }
 
     static func isHTTP(_ location: String) -> Bool {
@@ -17,7 +21,13 @@ enum StoreLocation {
     static func isS3(_ location: String) -> Bool { location.lowercased().hasPrefix("s3://") }
 
     /// A store to read from, reporting its requests into `metrics` when given.
-    static func readable(_ location: String, metrics: StoreMetrics? = nil) throws -> any ReadableStore {
+    static func readable(_ location: String, metrics: StoreMetrics? = nil) async throws -> any ReadableStore {
+        if isH5AD(location) {
+            if isHTTP(location) || isS3(location) {
+                throw ZarrError.unsupportedOperation(".h5ad files over HTTP or S3 are not supported yet: \(location) (download it, or convert it to Zarr)")
+            }
+            return try await HDF5Store.open(path: location)
+        }
         if isHTTP(location) { return try HTTPStore(url: location, metrics: metrics) }
         if isS3(location) { return try S3Store(configuration: S3Configuration.fromEnvironment(url: location), metrics: metrics) }
         if isZip(location) { return try ZipStore(path: location, metrics: metrics) }
@@ -30,6 +40,9 @@ enum StoreLocation {
 
     /// A store to read, write and list, reporting its requests into `metrics` when given.
     static func writable(_ location: String, metrics: StoreMetrics? = nil) throws -> any WritableStore & ListableStore {
+        if isH5AD(location) {
+            throw ZarrError.unsupportedOperation(".h5ad files are written whole, by convert and subset: \(location)")
+        }
         if isHTTP(location) {
             throw ZarrError.unsupportedOperation("HTTP stores are read-only: \(location) (write to a directory or an s3:// URL)")
         }
@@ -44,13 +57,31 @@ enum StoreLocation {
     /// again, under its lock). Returns the policy the write applies.
     static func openPair(
         source: String, destination: String, overwrite: Bool, sourceMetrics: StoreMetrics?, destinationMetrics: StoreMetrics?
-    ) async throws -> (source: any ReadableStore, destination: any WritableStore & ListableStore, existing: ExistingStorePolicy) {
-        let src = try readable(source, metrics: sourceMetrics)
-        let dst = try writable(destination, metrics: destinationMetrics)
+    ) async throws -> (source: any ReadableStore, destination: Destination, existing: ExistingStorePolicy) {
         try checkSeparate(source: source, destination: destination)
         let existing: ExistingStorePolicy = overwrite ? .replace : .refuse
+        if isH5AD(destination) {
+            if isHTTP(destination) || isS3(destination) {
+                throw ZarrError.unsupportedOperation(".h5ad files over HTTP or S3 are not supported yet: \(destination)")
+            }
+            // The write checks the file again (an existing file must be HDF5, and is replaced
+            // only with --overwrite); check now so that nothing is read in vain.
+            if FileManager.default.fileExists(atPath: destination), !overwrite {
+                throw ZarrError.refusedDestination(destination, reason: "it already exists (replace it with --overwrite)")
+            }
+            return (try await readable(source, metrics: sourceMetrics), .h5ad(destination), existing)
+        }
+        let dst = try writable(destination, metrics: destinationMetrics)
         try existing.check(try await StoreContents.inspect(dst), destination: destination)
-        return (src, dst, existing)
+        return (try await readable(source, metrics: sourceMetrics), .store(dst), existing)
+    }
+
+    /// Where a command writes: a Zarr store, or an `.h5ad` file (written whole, renamed into place).
+    enum Destination {
+        /// A Zarr store.
+        case store(any WritableStore & ListableStore)
+        /// The path of an `.h5ad` file.
+        case h5ad(String)
     }
 
     /// Refuses a local destination that is the source, lies inside it, or contains it (writing

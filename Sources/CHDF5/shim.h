@@ -63,3 +63,6 @@ static inline void swh5_last_error(char *out) {
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, swh5_walk_error, out);
     H5Eclear2(H5E_DEFAULT);
 }
+
+/// Clears the error stack (after a failure that was expected and handled).
+static inline void swh5_clear_errors(void) { H5Eclear2(H5E_DEFAULT); }

@@ -38,6 +38,9 @@ enum HDF5Library {
         return message.isEmpty ? "libhdf5 reported a failure" : message
     }
 
+    /// Clears the error stack after a failure that was expected (a probe).
+    static func clearErrors() { swh5_clear_errors() }
+
     /// A typed error for a failed call: `what` failed on `key`, with the library's message.
     static func failure(_ what: String, _ key: String) -> ZarrError {
         .io(key: key, reason: "HDF5 \(what) failed: \(lastError())")

@@ -14,6 +14,11 @@ public struct WriteOptions: Sendable {
         case blosc(cname: String = "lz4", clevel: Int = 5, shuffle: Int = 1)
         /// Gzip / zlib deflate.
         case gzip(level: Int = 5)
+        /// zlib deflate (numcodecs `zlib`): what HDF5's gzip filter stores, so `.gzip` becomes
+        /// this in an `.h5ad`.
+        case zlib(level: Int = 4)
+        /// h5py's LZF, for `.h5ad` files only (no Zarr implementation reads it).
+        case lzf
         /// No compression.
         case none
         /// The compressor `CodecSpec.defaultCompressor(for:)` picks per data type (v3):
@@ -41,6 +46,8 @@ public struct WriteOptions: Sendable {
             case .automatic: return CodecSpec.defaultCompressor
             case .zstd(let level): return .zstd(level: level, checksum: false)
             case .gzip(let level): return .gzip(level: level)
+            case .zlib(let level): return .zlib(level: level)
+            case .lzf: return .numcodecs(id: "lzf")
             case .blosc(let cname, let clevel, let shuffle):
                 let s: BloscCodec.Shuffle = shuffle == 2 ? .bitShuffle : shuffle == 1 ? .byteShuffle : .noShuffle
                 return .blosc(cname: cname, clevel: clevel, shuffle: s, typesize: typeSize, blocksize: 0)
@@ -57,6 +64,8 @@ public struct WriteOptions: Sendable {
             case .automatic: return ["id": "zstd", "level": 0]
             case .zstd(let level): return ["id": "zstd", "level": .integer(level)]
             case .gzip(let level): return ["id": "gzip", "level": .integer(level)]
+            case .zlib(let level): return ["id": "zlib", "level": .integer(level)]
+            case .lzf: return ["id": "lzf"]
             case .blosc(let cname, let clevel, let shuffle):
                 return ["id": "blosc", "cname": .string(cname), "clevel": .integer(clevel), "shuffle": .integer(shuffle), "blocksize": 0]
             case .none: return .null

@@ -45,8 +45,9 @@ extension LazyAnnDataView {
         // obs and var, with unused categories removed; the colours follow.
         var uns = OrderedDict<Element>()
         if let g = base.uns, case .dict(let d) = try await g.reader.read(g.path) { uns = d }
-        note("obs"); try await writeFrame(base.obs, rows: o, to: w, at: "obs", trimming: &uns)
-        note("var"); try await writeFrame(base.var, rows: v, to: w, at: "var", trimming: &uns)
+        let trimAll = removesUnusedCategories
+        note("obs"); try await writeFrame(base.obs, rows: o, to: w, at: "obs", trimming: &uns, removeUnused: trimAll)
+        note("var"); try await writeFrame(base.var, rows: v, to: w, at: "var", trimming: &uns, removeUnused: trimAll)
         // obsm/varm frames lose unused categories as anndata's views drop them; raw.varm is kept.
         func annotations(_ group: String, _ elements: OrderedDict<LazyElement>, rows: [Int]?, trim: Bool = true) async throws(AnnDataError) {
             try await w.createGroup(group, attributes: w.encodingAttributes("dict"))
@@ -57,7 +58,7 @@ extension LazyAnnDataView {
                 case .matrix(let m): try await stream(m, rows: rows, columns: nil, to: w, at: p, role: .data)
                 case .dataFrame(let d):
                     var none = OrderedDict<Element>()
-                    try await writeFrame(d, rows: rows, to: w, at: p, trimming: &none, removeUnused: trim)
+                    try await writeFrame(d, rows: rows, to: w, at: p, trimming: &none, removeUnused: trim && trimAll)
                 case .group, .leaf: try await w.write(try await e.load(rows: rows), at: p)
                 }
             }
@@ -262,5 +263,30 @@ extension LazyAnnDataView {
             next = i + 1 < count ? Task { try await read(i + 1) } : nil
             try await consume(value)
         }
+    }
+}
+
+extension LazyAnnData {
+    /// Copies the whole AnnData to `store`, streamed as `LazyAnnDataView.write(to:)` streams a
+    /// selection (matrices block by block, frames a column at a time), keeping every element as
+    /// it is (no category is removed). The destination rules are `AnnData.write`'s.
+    public func write(
+        to store: any WritableStore, options: WriteOptions = WriteOptions(), registry: EncodingRegistry = .standard,
+        progress: (@Sendable (String) -> Void)? = nil
+    ) async throws(AnnDataError) {
+        var all = view
+        all.removesUnusedCategories = false
+        try await all.write(to: store, options: options, registry: registry, progress: progress)
+    }
+
+    /// Copies the whole AnnData to an `.h5ad` file at `path`, streamed, keeping every element
+    /// as it is (see `LazyAnnDataView.write(h5ad:)`).
+    public func write(
+        h5ad path: String, options: WriteOptions = WriteOptions(), registry: EncodingRegistry = .standard,
+        progress: (@Sendable (String) -> Void)? = nil
+    ) async throws(AnnDataError) {
+        var all = view
+        all.removesUnusedCategories = false
+        try await all.write(h5ad: path, options: options, registry: registry, progress: progress)
     }
 }

@@ -11,6 +11,9 @@ public struct LazyAnnDataView: Sendable {
     public let obsPositions: [Int]?
     /// The selected variables, in output order (`nil` = all, in order).
     public let varPositions: [Int]?
+    /// Whether writing removes unused categories (and trims colours) as anndata's views do;
+    /// `false` for a whole-store copy (`LazyAnnData.write`), which keeps every element as it is.
+    var removesUnusedCategories = true
 
     /// The number of selected observations.
     public var nObs: Int { obsPositions?.count ?? base.nObs }

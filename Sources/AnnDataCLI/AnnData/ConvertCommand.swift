@@ -8,19 +8,25 @@ import Zarr
 struct ConvertCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
-        abstract: "Convert an AnnData Zarr store (v2/v3, directory or .zip) to Zarr v3 or v2.")
+        abstract: "Convert an AnnData store (Zarr v2/v3, directory or .zip, or .h5ad) to Zarr v3 or v2, or to .h5ad.")
 
-    @Argument(help: "The source store: a directory, a .zip archive, an http(s):// URL (with consolidated metadata) or an s3://bucket/prefix URL.") var source: String
-    @Argument(help: "The destination: a new or empty directory or s3:// prefix (an existing store only with --overwrite).") var destination: String
+    @Argument(help: "The source store: a directory, a .zip archive, an .h5ad file, an http(s):// URL (with consolidated metadata) or an s3://bucket/prefix URL.") var source: String
+    @Argument(help: "The destination: a new or empty directory or s3:// prefix, or a file ending in .h5ad (an existing store or file only with --overwrite).") var destination: String
     @OptionGroup var output: OutputOptions
     @Flag(help: "Replace DST when it already holds a Zarr store (anything else is never replaced).") var overwrite = false
     @OptionGroup var stats: StatsOption
 
     func run() async throws {
+        try output.check(destination: destination)
         let srcMetrics = stats.metrics(), dstMetrics = stats.metrics()
         defer { stats.report([("source", source, srcMetrics), ("destination", destination, dstMetrics)]) }
         let (src, dst, existing) = try await StoreLocation.openPair(
             source: source, destination: destination, overwrite: overwrite, sourceMetrics: srcMetrics, destinationMetrics: dstMetrics)
+        if StoreLocation.isH5AD(source) || StoreLocation.isH5AD(destination) {
+            try await streamed(src, dst, existing)
+            return
+        }
+        guard case .store(let dst) = dst else { return }
         let progress = ProgressLine()
         progress.update("reading \(source) ...")
         let adata: AnnData
@@ -51,6 +57,35 @@ struct ConvertCommand: AsyncParsableCommand {
         do { try await adata.write(to: dst, options: options) } catch { progress.finish(); throw error }
         progress.finish()
         print("wrote \(destination): \(adata.nObs) x \(adata.nVars), \(output.summary)")
+    }
+}
+
+extension ConvertCommand {
+    /// The streamed copy used when an `.h5ad` is involved: matrices block by block, frames a
+    /// column at a time, so that the peak memory is set by the chunk and shard sizes, not by
+    /// the file.
+    func streamed(_ src: any ReadableStore, _ dst: StoreLocation.Destination, _ existing: ExistingStorePolicy) async throws {
+        let progress = ProgressLine()
+        progress.update("opening \(source) ...")
+        do {
+            let lazy = try await LazyAnnData.open(src)
+            var options = output.writeOptions
+            options.existingStore = existing
+            let destination = self.destination, counter = ElementCounter()
+            var onElement: (@Sendable (String) -> Void)?
+            if progress.enabled {
+                onElement = { (path: String) in progress.update("writing \(destination): element \(counter.next()) (\(path))") }
+            }
+            switch dst {
+            case .store(let store): try await lazy.write(to: store, options: options, progress: onElement)
+            case .h5ad(let path): try await lazy.write(h5ad: path, options: options, progress: onElement)
+            }
+            progress.finish()
+            print("wrote \(destination): \(lazy.nObs) x \(lazy.nVars), \(output.summary(destination: destination))")
+        } catch {
+            progress.finish()
+            throw error
+        }
     }
 }
 

@@ -15,7 +15,7 @@ struct InfoCommand: AsyncParsableCommand {
     func run() async throws {
         let metrics = stats.metrics()
         defer { stats.report([("store", store, metrics)]) }
-        let s = try await StoreSummary.read(try StoreLocation.readable(store, metrics: metrics))
+        let s = try await StoreSummary.read(try await StoreLocation.readable(store, metrics: metrics))
         let size = Self.sizeOnDisk(store)
         if json {
             guard case .object(var o) = s.json else { return }

@@ -34,6 +34,7 @@ struct SubsetCommand: AsyncParsableCommand {
         let varQ = try varQuery.map { try Self.parse($0, option: "--var-query") }
         let obsList = try obsNames.map { try Self.readNames($0, option: "--obs-names") }
         let varList = try varNames.map { try Self.readNames($0, option: "--var-names") }
+        try output.check(destination: destination)
         let srcMetrics = stats.metrics(), dstMetrics = stats.metrics()
         defer { stats.report([("source", source, srcMetrics), ("destination", destination, dstMetrics)]) }
         let (src, dst, existing) = try await StoreLocation.openPair(
@@ -52,9 +53,12 @@ struct SubsetCommand: AsyncParsableCommand {
             if progress.enabled {
                 onElement = { (path: String) in progress.update("writing \(destination): element \(counter.next()) (\(path))") }
             }
-            try await view.write(to: dst, options: options, progress: onElement)
+            switch dst {
+            case .store(let store): try await view.write(to: store, options: options, progress: onElement)
+            case .h5ad(let path): try await view.write(h5ad: path, options: options, progress: onElement)
+            }
             progress.finish()
-            print("wrote \(destination): \(view.nObs) x \(view.nVars) of \(lazy.nObs) x \(lazy.nVars), \(output.summary)")
+            print("wrote \(destination): \(view.nObs) x \(view.nVars) of \(lazy.nObs) x \(lazy.nVars), \(output.summary(destination: destination))")
         } catch {
             progress.finish()
             throw error

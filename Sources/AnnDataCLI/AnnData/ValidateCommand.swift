@@ -14,7 +14,7 @@ struct ValidateCommand: AsyncParsableCommand {
     func run() async throws {
         let metrics = stats.metrics()
         defer { stats.report([("store", store, metrics)]) }
-        let problems = await AnnData.validate(try StoreLocation.readable(store, metrics: metrics))
+        let problems = await AnnData.validate(try await StoreLocation.readable(store, metrics: metrics))
         for p in problems { print(p) }
         if !problems.isEmpty { throw ExitCode(1) }
         print("ok: no problems found in \(store)")

@@ -114,7 +114,7 @@ struct ZarrRead: AsyncParsableCommand {
         let path = try node.nodePath()
         let metrics = stats.metrics()
         defer { stats.report([("store", node.store, metrics)]) }
-        let store = try StoreLocation.readable(node.store, metrics: metrics)
+        let store = try await StoreLocation.readable(node.store, metrics: metrics)
         let array = try await ZarrArray.open(store, path: path)
         if array.shape.isEmpty, region != nil { throw ZarrError.invalidSelection("a 0-d array takes no --region") }
         let sel = try region.map { try RegionArgument.parse($0, rank: array.shape.count) }
@@ -150,7 +150,7 @@ struct ZarrTree: AsyncParsableCommand {
     func run() async throws {
         let metrics = stats.metrics()
         defer { stats.report([("store", store, metrics)]) }
-        let s = try StoreLocation.readable(store, metrics: metrics)
+        let s = try await StoreLocation.readable(store, metrics: metrics)
         let root = try await NodeMetadata.read(s, path: "")
         print("/ \(Self.describe(root))")
         if case .group = root {

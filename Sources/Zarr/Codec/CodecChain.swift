@@ -136,16 +136,31 @@ public struct CodecChain: Sendable {
     }
 
     /// Whether `decode(_:into:)` can write straight into a caller's buffer: no array→array
-    /// codecs, a `bytes` codec that is the identity, at most one bytes→bytes codec.
+    /// codecs, a `bytes` codec that is the identity, at most one bytes→bytes codec, or a
+    /// shuffle before one (HDF5's shuffle then compression: the compressor decodes to a
+    /// buffer, the shuffle from it into the caller's).
     public var decodesInPlace: Bool {
-        guard arrayToArray.isEmpty, bytesToBytes.count <= 1, let b = arrayToBytes as? BytesCodec else { return false }
-        return b.isIdentity(for: spec.dataType)
+        guard arrayToArray.isEmpty, let b = arrayToBytes as? BytesCodec, b.isIdentity(for: spec.dataType) else { return false }
+        return bytesToBytes.count <= 1 || (bytesToBytes.count == 2 && Self.shuffle(bytesToBytes[0]) != nil)
+    }
+
+    /// `codec` as a shuffle, also when v3 metadata named it `numcodecs.shuffle`.
+    static func shuffle(_ codec: any BytesToBytesCodec) -> ShuffleCodec? {
+        codec as? ShuffleCodec ?? (codec as? NumcodecsNamed)?.base as? ShuffleCodec
     }
 
     /// Decodes straight into `destination` (exactly one chunk of fixed-size elements) when
     /// `decodesInPlace`; returns `false` when the caller must use `decode(_:)`.
     public func decode(_ bytes: [UInt8], into destination: UnsafeMutableRawBufferPointer) throws(ZarrError) -> Bool {
         guard decodesInPlace else { return false }
+        if bytesToBytes.count == 2, let shuffle = Self.shuffle(bytesToBytes[0]) {
+            let c = bytesToBytes[1]
+            let shuffled = try c.decode(bytes, expectedSize: destination.count, limit: destination.count)
+            guard shuffled.count == destination.count else {
+                throw .codecFailure(codec: c.v3WrittenName, reason: "decoded \(shuffled.count) bytes, expected \(destination.count)")
+            }
+            return try shuffle.decode(shuffled, into: destination)
+        }
         if let c = bytesToBytes.first { return try c.decode(bytes, into: destination) }
         guard bytes.count == destination.count else {
             throw .codecFailure(codec: "bytes", reason: "decoded \(bytes.count) bytes, expected \(destination.count)")

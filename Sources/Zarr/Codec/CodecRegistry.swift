@@ -24,6 +24,7 @@ public struct CodecRegistry: Sendable {
         BytesCodec.self, TransposeCodec.self, VlenUTF8Codec.self, VlenBytesCodec.self, ShardingCodec.self,
         ZstdCodec.self, Crc32cCodec.self,
         GzipCodec.self, ZlibCodec.self, BloscCodec.self, LZ4Codec.self, Bz2Codec.self,
+        ShuffleCodec.self, LZFCodec.self,
     ])
 
     /// `codecs` with every bare non-spec name (`zlib`, `lz4`, `bz2`) spelled

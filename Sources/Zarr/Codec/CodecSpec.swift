@@ -127,6 +127,13 @@ extension CodecSpec {
     public static func lz4(acceleration: Int = 1) -> CodecSpec { .numcodecs(id: "lz4", parameters: ["acceleration": .integer(acceleration)]) }
     /// `numcodecs.bz2` at `level`.
     public static func bz2(level: Int = 1) -> CodecSpec { .numcodecs(id: "bz2", parameters: ["level": .integer(level)]) }
+    /// `numcodecs.shuffle` of elements of `elementSize` bytes (numcodecs' and HDF5's byte shuffle).
+    public static func shuffle(elementSize: Int) -> CodecSpec {
+        .numcodecs(id: "shuffle", parameters: ["elementsize": .integer(elementSize)])
+    }
+    /// `lzf`, h5py's LZF compression: only this engine reads it in Zarr metadata (it exists for
+    /// `.h5ad` chunks), so it has no typed configuration and is built through the registry.
+    public static let lzf = CodecSpec(json: ["name": .string(LZFCodec.v3Name)])
 
     /// The shard index chain zarr-python writes: little-endian `bytes`, then `crc32c`.
     public static let defaultIndexCodecs: [CodecSpec] = [.bytes(endian: .little), .crc32c]

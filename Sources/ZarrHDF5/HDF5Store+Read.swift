@@ -1,0 +1,378 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CHDF5
+import Zarr
+
+/// One filter of a dataset's pipeline that the Zarr codecs can undo.
+enum PipelineFilter: Sendable, Hashable {
+    /// HDF5's byte shuffle (numcodecs `shuffle`).
+    case shuffle(elementSize: Int)
+    /// HDF5's deflate: a zlib stream (numcodecs `zlib`).
+    case deflate(level: Int)
+    /// h5py's LZF (`lzf`).
+    case lzf
+
+    /// The v2 codec object of this filter.
+    var v2JSON: JSONValue {
+        switch self {
+        case .shuffle(let n): return ["id": "shuffle", "elementsize": .int(Int64(n))]
+        case .deflate(let level): return ["id": "zlib", "level": .int(Int64(level))]
+        case .lzf: return ["id": "lzf"]
+        }
+    }
+}
+
+/// What the store knows about one dataset: how it is presented and how its chunks are read.
+struct DatasetInfo: Sendable {
+    /// How chunk bytes are obtained.
+    enum Access: Sendable {
+        /// A chunked dataset whose filters the codecs undo: each chunk located by the library and
+        /// read raw (`pread`, or `H5Dread_chunk` in a writable store).
+        case rawChunks(filters: [PipelineFilter])
+        /// A contiguous dataset at a file offset (`nil`: never written, all fill), cut into
+        /// virtual chunks of whole rows.
+        case contiguous(offset: UInt64?)
+        /// Read through the library (`H5Dread` of each chunk's region).
+        case library
+        /// An empty dataspace (`h5py.Empty`): no values at all.
+        case empty
+        /// Read whole when described (rec-arrays with string fields): the one chunk's bytes.
+        case materialized([UInt8])
+    }
+
+    /// The element type.
+    var element: HDF5ElementType
+    /// How chunks are read.
+    var access: Access
+    /// The presented v2 metadata (shape, chunks, dtype, filters, compressor).
+    var metadata: ArrayMetadata
+    /// The raw filter pipeline when the access is `.rawChunks`.
+    var filters: [PipelineFilter] {
+        if case .rawChunks(let f) = access { return f }
+        return []
+    }
+}
+
+extension HDF5Store {
+    /// The description of the dataset at `object` (cached).
+    func datasetInfo(_ object: String) async throws -> DatasetInfo {
+        if let cached = state.withLock({ $0.datasets[object] }) { return cached }
+        let writable = isWritable
+        let info = try await HDF5Library.run { () throws(ZarrError) -> DatasetInfo in
+            try self.describe(object, writable: writable)
+        }
+        state.withLock { $0.datasets[object] = info }
+        return info
+    }
+
+    /// Reads a dataset's type, shape, layout and filters (on the executor).
+    func describe(_ object: String, writable: Bool) throws(ZarrError) -> DatasetInfo {
+        let d = try datasetID(object)
+        let type = try HDF5Library.check(H5Dget_type(d), "reading the type", object)
+        defer { H5Tclose(type) }
+        let element = try HDF5ElementType.describe(type, key: object)
+        let space = try HDF5Library.check(H5Dget_space(d), "reading the shape", object)
+        defer { H5Sclose(space) }
+        let dcpl = try HDF5Library.check(H5Dget_create_plist(d), "reading the creation properties", object)
+        defer { H5Pclose(dcpl) }
+
+        var shape: [Int] = []
+        let isNull = H5Sget_simple_extent_type(space) == H5S_NULL
+        if !isNull {
+            let rank = Int(H5Sget_simple_extent_ndims(space))
+            guard rank >= 0 && rank <= 32 else { throw HDF5Library.failure("reading the rank", object) }
+            var dims = [hsize_t](repeating: 0, count: max(rank, 1))
+            if rank > 0 { H5Sget_simple_extent_dims(space, &dims, nil) }
+            shape = dims.prefix(rank).map { Int(clamping: $0) }
+        }
+        if element.variableStringFields, !isNull, case .structured(let fields) = element.dataType {
+            let (presented, bytes) = try HDF5Compound.materialize(d, fields: fields, count: shape.reduce(1, *), key: object)
+            var e = element
+            e.dataType = presented
+            let chunk = shape.map { max($0, 1) }
+            var padded = bytes
+            let full = chunk.reduce(1, *) * (presented.itemSize ?? 0)
+            if padded.count < full { padded += [UInt8](repeating: 0, count: full - padded.count) }
+            let m = ArrayMetadata(shape: shape, chunkShape: chunk, dataType: presented, zarrFormat: .v2, v2: V2ArrayOptions())
+            return DatasetInfo(element: e, access: .materialized(padded), metadata: m)
+        }
+        let itemSize = element.dataType.itemSize ?? 16
+        var chunkShape = shape.map { max($0, 1) }
+        var access = DatasetInfo.Access.library
+        let layout = H5Pget_layout(dcpl)
+        if isNull {
+            access = .empty
+        } else if layout == H5D_CHUNKED, !shape.isEmpty {
+            var dims = [hsize_t](repeating: 0, count: shape.count)
+            guard H5Pget_chunk(dcpl, Int32(shape.count), &dims) == Int32(shape.count) else {
+                throw HDF5Library.failure("reading the chunk shape", object)
+            }
+            chunkShape = dims.map { max(Int(clamping: $0), 1) }
+            if element.rawBytesMatch, let filters = try Self.mappableFilters(dcpl, itemSize: itemSize, key: object) {
+                access = .rawChunks(filters: filters)
+            }
+        } else if layout == H5D_CONTIGUOUS && !writable {
+            // Whole rows of about contiguousChunkBytes.
+            if let first = shape.first {
+                let rowElements = shape.dropFirst().reduce(1) { $0 * max($1, 1) }
+                let rows = max(1, min(first, Self.contiguousChunkBytes / max(1, rowElements * itemSize)))
+                chunkShape = [rows] + shape.dropFirst().map { max($0, 1) }
+            }
+            if element.rawBytesMatch {
+                let offset = H5Dget_offset(d)
+                access = .contiguous(offset: offset == swh5_haddr_undef() ? nil : UInt64(offset))
+            }
+        } else if !shape.isEmpty, let first = shape.first {
+            let rowElements = shape.dropFirst().reduce(1) { $0 * max($1, 1) }
+            let rows = max(1, min(first, Self.contiguousChunkBytes / max(1, rowElements * itemSize)))
+            chunkShape = [rows] + shape.dropFirst().map { max($0, 1) }
+        }
+        if element.dataType == .string, case .library = access, let first = shape.first {
+            // Strings: about 64 Ki of them per virtual chunk (unless the file's chunks are used).
+            if layout != H5D_CHUNKED {
+                let rowElements = shape.dropFirst().reduce(1) { $0 * max($1, 1) }
+                chunkShape = [max(1, min(first, 65536 / max(1, rowElements)))] + shape.dropFirst().map { max($0, 1) }
+            }
+        }
+
+        var v2 = V2ArrayOptions(bigEndian: element.bigEndian)
+        if element.dataType == .string {
+            v2.filters = [["id": "vlen-utf8"]]
+        } else if case .rawChunks(let filters) = access, !filters.isEmpty {
+            var list = filters
+            if let last = list.last, last != .shuffle(elementSize: itemSize) || list.count > 1 {
+                switch last {
+                case .deflate, .lzf:
+                    v2.compressor = last.v2JSON
+                    list.removeLast()
+                case .shuffle: break
+                }
+            }
+            v2.filters = list.isEmpty ? .null : .array(list.map(\.v2JSON))
+        }
+        if !(element.rawBytesMatch) { v2.bigEndian = false }
+        let metadata = ArrayMetadata(
+            shape: shape, chunkShape: shape.isEmpty ? [] : chunkShape, dataType: element.dataType,
+            zarrFormat: .v2, v2: v2)
+        return DatasetInfo(element: element, access: access, metadata: metadata)
+    }
+
+    /// The pipeline's filters when every one is shuffle, deflate or LZF, in an order a v2 chain
+    /// expresses (shuffles first, at most one compressor last); `nil` otherwise.
+    static func mappableFilters(_ dcpl: hid_t, itemSize: Int, key: String) throws(ZarrError) -> [PipelineFilter]? {
+        let n = H5Pget_nfilters(dcpl)
+        guard n >= 0 else { throw HDF5Library.failure("reading the filters", key) }
+        var out: [PipelineFilter] = []
+        for i in 0..<UInt32(n) {
+            var flags: UInt32 = 0
+            var count = 8
+            var values = [UInt32](repeating: 0, count: 8)
+            var name = [CChar](repeating: 0, count: 64)
+            var config: UInt32 = 0
+            let id = H5Pget_filter2(dcpl, i, &flags, &count, &values, name.count, &name, &config)
+            switch id {
+            case H5Z_FILTER_SHUFFLE:
+                out.append(.shuffle(elementSize: count > 0 && values[0] > 0 ? Int(values[0]) : itemSize))
+            case H5Z_FILTER_DEFLATE:
+                out.append(.deflate(level: count > 0 ? Int(values[0]) : 4))
+            case LZFFilter.id:
+                out.append(.lzf)
+            default:
+                return nil
+            }
+        }
+        // A v2 chain: filters, then one compressor. Shuffles must come before any compressor.
+        if let firstCompressor = out.firstIndex(where: { if case .shuffle = $0 { return false } else { return true } }),
+           firstCompressor != out.count - 1 {
+            return nil
+        }
+        return out
+    }
+
+    /// Parses a v2 chunk key (`"3.0"`, `"0"` for a 0-d array) against the dataset's grid;
+    /// `nil` when it is not a chunk of the dataset.
+    static func chunkCoordinates(_ leaf: String, metadata: ArrayMetadata) -> [Int]? {
+        let grid = metadata.grid
+        if metadata.shape.isEmpty { return leaf == "0" ? [] : nil }
+        let parts = leaf.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == metadata.shape.count else { return nil }
+        var coords: [Int] = []
+        for (d, p) in parts.enumerated() {
+            guard !p.isEmpty, p.allSatisfy(\.isASCII), p.allSatisfy(\.isNumber), let c = Int(p), c < grid.gridShape[d] else { return nil }
+            coords.append(c)
+        }
+        return coords
+    }
+
+    /// The encoded bytes of one chunk, or `nil` when it was never written (fill).
+    func readChunk(object: String, leaf: String, key: String) async throws -> [UInt8]? {
+        let info = try await datasetInfo(object)
+        let m = info.metadata
+        guard let coords = Self.chunkCoordinates(leaf, metadata: m) else { return nil }
+        let origin = zip(coords, m.chunkShape).map { $0 * $1 }
+        switch info.access {
+        case .empty:
+            return nil
+        case .materialized(let bytes):
+            return bytes
+        case .rawChunks(let filters):
+            return try await readRawChunk(object: object, origin: origin, filters: filters, info: info, key: key)
+        case .contiguous(let offset):
+            guard let offset else { return nil }
+            return try await readContiguous(offset: offset, origin: origin, metadata: m, key: key)
+        case .library:
+            return try await readThroughLibrary(object: object, origin: origin, info: info, key: key)
+        }
+    }
+
+    private func readRawChunk(object: String, origin: [Int], filters: [PipelineFilter], info: DatasetInfo, key: String) async throws -> [UInt8]? {
+        let writable = isWritable
+        let located = try await HDF5Library.run { () throws(ZarrError) -> (mask: UInt32, address: UInt64, size: Int, bytes: [UInt8]?)? in
+            let d = try self.datasetID(object)
+            var offsets = origin.map { hsize_t($0) }
+            var mask: UInt32 = 0
+            var address: haddr_t = 0
+            var size: hsize_t = 0
+            try HDF5Library.check(H5Dget_chunk_info_by_coord(d, &offsets, &mask, &address, &size), "locating the chunk", key)
+            if address == swh5_haddr_undef() || size == 0 { return nil }
+            guard size <= UInt64(UInt32.max) else { throw .corruptChunk(key: key, reason: "the file gives it \(size) bytes, more than HDF5 allows") }
+            if writable {
+                // A file being written: read through the library, which may hold the chunk in its cache.
+                var bytes = [UInt8](repeating: 0, count: Int(size))
+                var readMask: UInt32 = 0
+                try HDF5Library.check(H5Dread_chunk(d, swh5_default(), &offsets, &readMask, &bytes), "reading the chunk", key)
+                return (readMask, UInt64(address), Int(size), bytes)
+            }
+            return (mask, UInt64(address), Int(size), nil)
+        }
+        guard let located else { return nil }
+        var bytes: [UInt8]
+        if let b = located.bytes {
+            bytes = b
+        } else {
+            bytes = try await pread(offset: located.address, count: located.size, key: key)
+        }
+        if located.mask != 0 {
+            bytes = try Self.reapplySkippedFilters(bytes, mask: located.mask, filters: filters, spec: info.metadata.chunkSpec, key: key)
+        }
+        return bytes
+    }
+
+    /// `count` bytes at `offset` of the file, read on the I/O pool; a short read (a truncated
+    /// file) is a typed error.
+    func pread(offset: UInt64, count: Int, key: String) async throws -> [UInt8] {
+        let fd = descriptor
+        return try await ioPool.run { () throws(ZarrError) -> [UInt8] in
+            var out = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+                var done = 0
+                while done < count {
+                    let n = Glibc.pread(fd, buffer.baseAddress! + done, count - done, off_t(offset) + off_t(done))
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { break }
+                    done += n
+                }
+                initialized = done
+            }
+            if out.count < count {
+                throw .corruptChunk(key: key, reason: "the file ends \(count - out.count) bytes before the end of the chunk (truncated file?)")
+            }
+            out.reserveCapacity(0)
+            return out
+        }
+    }
+
+    /// A chunk stored with some filters skipped (h5py's LZF is optional: a chunk it cannot
+    /// shrink is stored without it, with its mask bit set) made into what the full chain decodes:
+    /// the applied filters are undone, then every filter applied. Rare (incompressible chunks).
+    static func reapplySkippedFilters(_ bytes: [UInt8], mask: UInt32, filters: [PipelineFilter], spec: ChunkSpec, key: String) throws(ZarrError) -> [UInt8] {
+        guard mask >> UInt32(filters.count) == 0 else {
+            throw .corruptChunk(key: key, reason: "filter mask \(mask) names filters the dataset does not have")
+        }
+        let codecs = try filters.map { f throws(ZarrError) -> any BytesToBytesCodec in try codec(for: f, spec: spec, key: key) }
+        var b = bytes
+        for i in filters.indices.reversed() where mask & (1 << UInt32(i)) == 0 {
+            b = try codecs[i].decode(b, expectedSize: nil, limit: max(spec.byteCount ?? b.count, b.count) * 2 + 1024)
+        }
+        for c in codecs { b = try c.encode(b) }
+        return b
+    }
+
+    /// The Zarr codec of one filter.
+    static func codec(for filter: PipelineFilter, spec: ChunkSpec, key: String) throws(ZarrError) -> any BytesToBytesCodec {
+        guard let object = filter.v2JSON.object, let id = object["id"]?.string, let type = CodecRegistry.standard.v2[id] else {
+            throw .unsupportedCodec("the HDF5 filter of '\(key)' has no codec here")
+        }
+        guard let c = try type.init(v2Configuration: object, spec: spec) as? any BytesToBytesCodec else {
+            throw .unsupportedCodec("\(id) is not a bytes-to-bytes codec")
+        }
+        return c
+    }
+
+    private func readContiguous(offset: UInt64, origin: [Int], metadata m: ArrayMetadata, key: String) async throws -> [UInt8] {
+        let itemSize = m.dataType.itemSize ?? 1
+        guard let chunkBytes = m.chunkSpec.byteCount else { throw ZarrError.corruptChunk(key: key, reason: "chunk size overflows") }
+        if m.shape.isEmpty { return try await pread(offset: offset, count: itemSize, key: key) }
+        let rowBytes = m.shape.dropFirst().reduce(itemSize, *)
+        let first = origin[0], rows = min(m.chunkShape[0], m.shape[0] - first)
+        var bytes = try await pread(offset: offset + UInt64(first * rowBytes), count: rows * rowBytes, key: key)
+        if bytes.count < chunkBytes { bytes.append(contentsOf: repeatElement(0, count: chunkBytes - bytes.count)) }
+        return bytes
+    }
+
+    private func readThroughLibrary(object: String, origin: [Int], info: DatasetInfo, key: String) async throws -> [UInt8] {
+        let m = info.metadata, element = info.element
+        let chunk = m.chunkShape
+        let count = zip(origin, zip(m.shape, chunk)).map { o, sc in min(sc.1, sc.0 - o) }
+        let n = chunk.reduce(1, *)
+        let result = try await HDF5Library.run { () throws(ZarrError) -> NDArray in
+            let d = try self.datasetID(object)
+            var fileSpace = swh5_all(), memSpace = swh5_all()
+            if !m.shape.isEmpty {
+                fileSpace = try HDF5Library.check(H5Dget_space(d), "reading the shape", key)
+                var start = origin.map { hsize_t($0) }, cnt = count.map { hsize_t($0) }
+                try HDF5Library.check(H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, &start, nil, &cnt, nil), "selecting", key)
+                var dims = chunk.map { hsize_t($0) }
+                memSpace = H5Screate_simple(Int32(chunk.count), &dims, nil)
+                if memSpace < 0 { H5Sclose(fileSpace); throw HDF5Library.failure("creating a dataspace", key) }
+                var zero = [hsize_t](repeating: 0, count: chunk.count)
+                H5Sselect_hyperslab(memSpace, H5S_SELECT_SET, &zero, nil, &cnt, nil)
+            }
+            defer { if fileSpace != swh5_all() { H5Sclose(fileSpace) }; if memSpace != swh5_all() { H5Sclose(memSpace) } }
+            switch element.strings {
+            case .variable?:
+                let mem = try HDF5ElementType.variableStringType(key: key)
+                defer { H5Tclose(mem) }
+                var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: n)
+                try HDF5Library.check(H5Dread(d, mem, memSpace, fileSpace, swh5_default(), &pointers), "reading", key)
+                let values = pointers.map { p -> [UInt8] in
+                    guard let p else { return [] }
+                    return Array(UnsafeRawBufferPointer(start: p, count: strlen(p)))
+                }
+                // Reclaim what the library allocated for the selected elements.
+                H5Dvlen_reclaim(mem, memSpace == swh5_all() ? fileSpace : memSpace, swh5_default(), &pointers)
+                return try NDArray(dataType: .string, shape: chunk, storage: .variable(values))
+            case .fixed(let size, let spacePadded)?:
+                let mem = try HDF5Library.check(H5Dget_type(d), "reading the type", key)
+                defer { H5Tclose(mem) }
+                var raw = [UInt8](repeating: 0, count: n * size)
+                try HDF5Library.check(H5Dread(d, mem, memSpace, fileSpace, swh5_default(), &raw), "reading", key)
+                let values = raw.withUnsafeBytes { b in
+                    (0..<n).map { i in HDF5ElementType.trimFixed(UnsafeRawBufferPointer(rebasing: b[(i * size)..<((i + 1) * size)]), spacePadded: spacePadded) }
+                }
+                return try NDArray(dataType: .string, shape: chunk, storage: .variable(values))
+            case nil:
+                let mem = try HDF5ElementType.memoryType(for: element.dataType, key: key)
+                defer { H5Tclose(mem) }
+                let itemSize = element.dataType.itemSize ?? 0
+                var raw = [UInt8](repeating: 0, count: n * itemSize)
+                try HDF5Library.check(H5Dread(d, mem, memSpace, fileSpace, swh5_default(), &raw), "reading", key)
+                return try NDArray(dataType: element.dataType, shape: chunk, storage: .fixed(raw))
+            }
+        }
+        if element.strings != nil {
+            return try VlenUTF8Codec().encode(result, spec: m.chunkSpec)
+        }
+        return result.bytes
+    }
+}
