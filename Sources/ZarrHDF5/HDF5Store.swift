@@ -58,6 +58,8 @@ public final class HDF5Store: WritableStore, ListableStore {
         var kinds: [String: ObjectKind?] = [:]
         /// Attributes set before their object was created, by object path.
         var pendingAttributes: [String: JSONObject] = [:]
+        /// Where each chunk of a dataset lies (read-only stores), by object path.
+        var chunkTables: [String: Task<ChunkTable?, any Error>] = [:]
     }
 
     /// What sits at an object path.
