@@ -128,6 +128,8 @@ enum HDF5Attributes {
 
     /// Replaces every attribute of `object` (open; borrowed) by `attributes`. Runs on the executor.
     static func write(_ attributes: JSONObject, to object: hid_t, key: String) throws(ZarrError) {
+        // Check every value first: a value HDF5 cannot hold must leave the old attributes.
+        for (name, value) in attributes { _ = try flatten(value, key: key + " attribute '" + name + "'") }
         // Remove the old ones first (deleting by index 0 until none remain).
         var info = H5O_info_t()
         try HDF5Library.check(H5Oget_info2(object, &info, UInt32(H5O_INFO_NUM_ATTRS)), "reading the attribute count", key)

@@ -154,8 +154,31 @@ extension HDF5Store {
         if !(element.rawBytesMatch) { v2.bigEndian = false }
         let metadata = ArrayMetadata(
             shape: shape, chunkShape: shape.isEmpty ? [] : chunkShape, dataType: element.dataType,
-            zarrFormat: .v2, v2: v2)
+            fillValue: Self.fillValue(dcpl, element: element, key: object), zarrFormat: .v2, v2: v2)
         return DatasetInfo(element: element, access: access, metadata: metadata)
+    }
+
+    /// The dataset's fill value when the file sets one (h5py's `fillvalue=`) and the elements are
+    /// numbers or booleans: what unwritten chunks read as. `nil` (zeros) otherwise.
+    static func fillValue(_ dcpl: hid_t, element: HDF5ElementType, key: String) -> FillValue? {
+        guard element.strings == nil, !element.variableStringFields, let size = element.dataType.itemSize, size > 0 else { return nil }
+        switch element.dataType {
+        case .bool, .int8, .int16, .int32, .int64, .uint8, .uint16, .uint32, .uint64, .float16, .float32, .float64: break
+        default: return nil
+        }
+        var defined = H5D_FILL_VALUE_UNDEFINED
+        guard H5Pfill_value_defined(dcpl, &defined) >= 0, defined == H5D_FILL_VALUE_USER_DEFINED else {
+            HDF5Library.clearErrors()
+            return nil
+        }
+        guard let memory = try? HDF5ElementType.memoryType(for: element.dataType, key: key) else { return nil }
+        defer { H5Tclose(memory) }
+        var bytes = [UInt8](repeating: 0, count: size)
+        guard H5Pget_fill_value(dcpl, memory, &bytes) >= 0 else {
+            HDF5Library.clearErrors()
+            return nil
+        }
+        return .fixed(bytes)
     }
 
     /// The pipeline's filters when every one is shuffle, deflate or LZF, in an order a v2 chain

@@ -251,6 +251,11 @@ extension HDF5Store {
                 if !m.shape.isEmpty {
                     var chunk = m.chunkShape.map { hsize_t($0) }
                     try HDF5Library.check(H5Pset_chunk(dcpl, Int32(chunk.count), &chunk), "setting the chunk shape", key)
+                    // A chunk equal to the fill value is not written (deleted): HDF5 must read
+                    // it as the array's fill value, not as zeros.
+                    if element.rawBytesMatch, case .fixed(var fill) = m.fillValue, fill.contains(where: { $0 != 0 }) {
+                        try HDF5Library.check(H5Pset_fill_value(dcpl, type, &fill), "setting the fill value", key)
+                    }
                     for f in filters {
                         switch f {
                         case .shuffle: try HDF5Library.check(H5Pset_shuffle(dcpl), "adding the shuffle filter", key)
