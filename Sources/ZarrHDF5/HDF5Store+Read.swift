@@ -282,11 +282,19 @@ extension HDF5Store {
         return bytes
     }
 
-    /// `count` bytes at `offset` of the file, read on the I/O pool; a short read (a truncated
-    /// file) is a typed error.
+    /// `count` bytes at `offset` of the file, read on the I/O pool; a range past the end of the
+    /// file (a truncated file, or a corrupt address or size in the file's chunk index) is a
+    /// typed error, refused before anything is allocated.
     func pread(offset: UInt64, count: Int, key: String) async throws -> [UInt8] {
         let fd = descriptor
         return try await ioPool.run { () throws(ZarrError) -> [UInt8] in
+            var st = stat()
+            guard fstat(fd, &st) == 0 else { throw .io(key: key, reason: String(cString: strerror(errno))) }
+            let fileSize = UInt64(max(0, st.st_size))
+            guard count >= 0, offset <= fileSize, UInt64(count) <= fileSize - offset else {
+                throw .corruptChunk(
+                    key: key, reason: "the file places it at bytes \(offset)..+\(count), past its end (\(fileSize) bytes): truncated or corrupt file")
+            }
             var out = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
                 var done = 0
                 while done < count {
@@ -336,9 +344,21 @@ extension HDF5Store {
         let itemSize = m.dataType.itemSize ?? 1
         guard let chunkBytes = m.chunkSpec.byteCount else { throw ZarrError.corruptChunk(key: key, reason: "chunk size overflows") }
         if m.shape.isEmpty { return try await pread(offset: offset, count: itemSize, key: key) }
-        let rowBytes = m.shape.dropFirst().reduce(itemSize, *)
         let first = origin[0], rows = min(m.chunkShape[0], m.shape[0] - first)
-        var bytes = try await pread(offset: offset + UInt64(first * rowBytes), count: rows * rowBytes, key: key)
+        // Checked: the shape and the offset come from the file.
+        var rowBytes = itemSize, overflow = false
+        for n in m.shape.dropFirst() {
+            let (p, o) = rowBytes.multipliedReportingOverflow(by: n)
+            rowBytes = p
+            overflow = overflow || o
+        }
+        let (skip, o1) = first.multipliedReportingOverflow(by: rowBytes)
+        let (count, o2) = rows.multipliedReportingOverflow(by: rowBytes)
+        let (start, o3) = offset.addingReportingOverflow(UInt64(max(0, skip)))
+        guard !overflow, !o1, !o2, !o3 else {
+            throw ZarrError.corruptChunk(key: key, reason: "rows \(first)..+\(rows) of the contiguous dataset lie beyond any file")
+        }
+        var bytes = try await pread(offset: start, count: count, key: key)
         if bytes.count < chunkBytes { bytes.append(contentsOf: repeatElement(0, count: chunkBytes - bytes.count)) }
         return bytes
     }
