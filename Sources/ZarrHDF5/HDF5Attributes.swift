@@ -147,6 +147,15 @@ enum HDF5Attributes {
 
     /// The values of `value` as one typed list and its shape (`[]` for a scalar).
     private static func flatten(_ value: JSONValue, key: String) throws(ZarrError) -> (Flat, [Int]) {
+        let result = try flattenValue(value, key: key)
+        // HDF5 strings are C strings: a NUL would cut the value short without a word.
+        if case .strings(let s) = result.0, s.contains(where: { $0.utf8.contains(0) }) {
+            throw .unsupportedOperation("the attribute \(key) has a string with a NUL character, which an HDF5 string cannot hold")
+        }
+        return result
+    }
+
+    private static func flattenValue(_ value: JSONValue, key: String) throws(ZarrError) -> (Flat, [Int]) {
         switch value {
         case .null: return (.null, [])
         case .string(let s): return (.strings([s]), [])

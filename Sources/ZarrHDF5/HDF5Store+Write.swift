@@ -326,6 +326,10 @@ extension HDF5Store {
                 guard case .variable(let items) = values.storage else {
                     throw ZarrError.valueMismatch("'\(key)': a string chunk decoded to fixed-size values")
                 }
+                // HDF5 strings are C strings: a NUL would cut the value short without a word.
+                if let i = items.firstIndex(where: { $0.contains(0) }) {
+                    throw ZarrError.valueMismatch("'\(key)': string \(i) of the chunk contains a NUL character, which an HDF5 string cannot hold")
+                }
                 let type = try HDF5ElementType.variableStringType(key: key)
                 defer { H5Tclose(type) }
                 var storage = items.map { bytes -> [CChar] in bytes.map { CChar(bitPattern: $0) } + [0] }

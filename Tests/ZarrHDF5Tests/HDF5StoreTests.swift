@@ -418,6 +418,140 @@ struct HDF5StoreTests {
         await #expect(throws: ZarrError.self) { _ = try await HDF5Store.create(path: s.path("w.h5")) }
     }
 
+    @Test func writesOfEveryShapeAndType() async throws {
+        let s = try H5Scratch("writetypes")
+        defer { s.remove() }
+        let store = try await HDF5Store.create(path: s.path("w.h5"))
+        var written: [String: NDArray] = [:]
+        func make(_ name: String, _ metadata: ArrayMetadata, _ values: NDArray) async throws {
+            let array = try await ZarrArray.create(store, path: name, metadata: metadata)
+            try await array.write(all: values)
+            written[name] = values
+        }
+        try await make("f16", try v2([100], [30], "<f2", compressor: #"{"id":"zlib","level":1}"#),
+                       try NDArray((0..<100).map { Float16(Float($0) / 8) }, shape: [100]))
+        try await make("i8", try v2([7, 3], [4, 2], "|i1"), try NDArray((0..<21).map { Int8($0 - 10) }, shape: [7, 3]))
+        try await make("u64", try v2([9], [4], "<u8", compressor: #"{"id":"lzf"}"#, filters: #"[{"id":"shuffle","elementsize":8}]"#),
+                       try NDArray((0..<9).map { UInt64.max - UInt64($0) }, shape: [9]))
+        try await make("cube", try v2([4, 5, 6], [3, 2, 4], "<f8", compressor: #"{"id":"zlib","level":4}"#),
+                       try NDArray((0..<120).map { Double($0) * 1.5 }, shape: [4, 5, 6]))
+        try await make("scalar", try v2([], [], "<f8"), try NDArray([3.25], shape: []))
+        let grid = (0..<12).map { "s\($0)" + String(repeating: "é", count: $0) }
+        try await make("strings2d", try v2([3, 4], [2, 3], "|O", filters: #"[{"id":"vlen-utf8"}]"#, fill: "null"),
+                       try NDArray(strings: grid, shape: [3, 4]))
+        let complexBytes = try NDArray((0..<10).map { Float($0) - 0.5 }, shape: [10]).bytes
+        try await make("complex", try v2([5], [2], "<c8"), try NDArray(dataType: .complex64, shape: [5], storage: .fixed(complexBytes)))
+        var recBytes: [UInt8] = []
+        for i in 0..<6 {
+            withUnsafeBytes(of: Int32(i * 3).littleEndian) { recBytes += $0 }
+            withUnsafeBytes(of: (Double(i) / 4).bitPattern.littleEndian) { recBytes += $0 }
+        }
+        try await make("rec", try v2([6], [4], #"[["a", "<i4"], ["b", "<f8"]]"#, fill: "null"),
+                       try NDArray(dataType: .structured([StructField(name: "a", type: .int32), StructField(name: "b", type: .float64)]),
+                                   shape: [6], storage: .fixed(recBytes)))
+        // Deleting a chunk writes fill values over it; deleting a prefix removes the dataset.
+        try await make("deleted", try v2([10], [5], "<i4"), try NDArray((1...10).map { Int32($0) }, shape: [10]))
+        try await store.delete("deleted/0")
+        #expect(try await ZarrArray.open(store, path: "deleted").read().values(as: Int32.self) == [0, 0, 0, 0, 0, 6, 7, 8, 9, 10])
+        written["deleted"] = try NDArray([0, 0, 0, 0, 0, 6, 7, 8, 9, 10] as [Int32], shape: [10])
+        try await make("gone", try v2([3], [3], "<i4"), try NDArray([1, 2, 3] as [Int32], shape: [3]))
+        try await store.deletePrefix("gone")
+        written["gone"] = nil
+        #expect(try await store.listDirectory("gone/").keys.isEmpty)
+        // Creating an array over another replaces it, with another type and shape.
+        try await make("replaced", try v2([4], [4], "<i4"), try NDArray([1, 2, 3, 4] as [Int32], shape: [4]))
+        try await make("replaced", try v2([2, 2], [1, 2], "<f4"), try NDArray([0.5, 1.5, 2.5, 3.5] as [Float], shape: [2, 2]))
+        // A chunk key outside the grid is refused.
+        await #expect(throws: ZarrError.self) { try await store.set("i8/9.0", [0]) }
+        await #expect(throws: ZarrError.self) { try await store.set("nothing/0", [0]) }
+        for (name, values) in written {
+            #expect(try await ZarrArray.open(store, path: name).read() == values, "\(name) in the writable store")
+        }
+        try await store.close()
+
+        let out = try s.python("""
+        with h5py.File(D + "/w.h5", "r") as f:
+            OUT["names"] = sorted(f.keys())
+            for name, d in f.items():
+                OUT[name] = {"dtype": d.dtype.str, "shape": list(d.shape)}
+                if h5py.check_string_dtype(d.dtype):
+                    OUT[name]["values"] = d.asstr()[...].ravel().tolist()
+                else:
+                    dump(name, d[...])
+            OUT["rec_fields"] = list(f["rec"].dtype.names)
+        """)
+        #expect(out["names"] as? [String] == ["complex", "cube", "deleted", "f16", "i8", "rec", "replaced", "scalar", "strings2d", "u64"])
+        func info(_ name: String) -> [String: Any] { out[name] as? [String: Any] ?? [:] }
+        let types = ["f16": "<f2", "i8": "|i1", "u64": "<u8", "cube": "<f8", "scalar": "<f8", "complex": "<c8", "replaced": "<f4", "deleted": "<i4"]
+        for (name, dtype) in types {
+            #expect(info(name)["dtype"] as? String == dtype, "\(name) dtype")
+        }
+        #expect(info("scalar")["shape"] as? [Int] == [])
+        #expect(info("replaced")["shape"] as? [Int] == [2, 2])
+        #expect(out["rec_fields"] as? [String] == ["a", "b"])
+        for (name, values) in written where name != "strings2d" {
+            #expect(values.bytes == (try s.expected(name)), "\(name) values read by h5py")
+        }
+        #expect(info("strings2d")["values"] as? [String] == grid)
+        #expect(info("strings2d")["shape"] as? [Int] == [3, 4])
+    }
+
+    /// HDF5's variable-length strings are C strings: a string with a NUL would be cut short
+    /// silently, so it is refused (as h5py refuses it), in datasets and attributes.
+    @Test func stringsWithNULAreRefused() async throws {
+        let s = try H5Scratch("nul")
+        defer { s.remove() }
+        let store = try await HDF5Store.create(path: s.path("w.h5"))
+        let array = try await ZarrArray.create(store, path: "s", metadata: try v2([3], [3], "|O", filters: #"[{"id":"vlen-utf8"}]"#, fill: "null"))
+        await #expect(throws: ZarrError.self) { try await array.write(all: try NDArray(strings: ["a", "b\u{0}c", "d"], shape: [3])) }
+        try await store.set(".zattrs", JSONValue.object(["k": "ok"]).serialized())
+        await #expect(throws: ZarrError.self) { try await store.set(".zattrs", JSONValue.object(["k": "x\u{0}y"]).serialized()) }
+        await #expect(throws: ZarrError.self) { try await store.set(".zattrs", JSONValue.object(["k": ["x", "y\u{0}"]]).serialized()) }
+        #expect(try await ZarrGroup.open(store).attributes == ["k": "ok"])
+        try await store.close()
+    }
+
+    /// HDF5 types with no Zarr counterpart are typed errors on open or read; the ones that map
+    /// read equal to h5py.
+    @Test func unusualTypes() async throws {
+        let s = try H5Scratch("types")
+        defer { s.remove() }
+        _ = try s.python("""
+        with h5py.File(D + "/t.h5", "w") as f:
+            f["subarray"] = np.zeros(3, dtype=[("a", "<i4", (3,)), ("b", "<f4")])
+            f["opaque"] = np.zeros(3, dtype="V8")
+            f.create_dataset("refs", data=[f.ref], dtype=h5py.ref_dtype)
+            d = f.create_dataset("vlen_ints", shape=(2,), dtype=h5py.vlen_dtype("<i4"))
+            d[0] = np.arange(3, dtype="<i4")
+            f["longdouble"] = np.zeros(3, dtype=np.longdouble)
+            e = f.create_dataset("enum", data=np.array([0, 1, 42, 1], dtype="i1"), dtype=h5py.enum_dtype({"RED": 0, "GREEN": 1, "BLUE": 42}, basetype="i1"))
+            dump("enum", np.array([0, 1, 42, 1], dtype="i1"))
+            c = np.array([1 + 2j, -3.5 - 0.25j], dtype="<c16")
+            f["complex"] = c
+            dump("complex", c)
+            aligned = np.array([(1, 2.5), (200, -1.0)], dtype=np.dtype([("a", "u1"), ("b", "<f8")], align=True))
+            f["aligned"] = aligned
+            dump("aligned", np.array([(1, 2.5), (200, -1.0)], dtype=[("a", "u1"), ("b", "<f8")]))
+            nested = np.array([((1, 2), 3.0)], dtype=[("p", [("x", "<i4"), ("y", "<i4")]), ("z", "<f8")])
+            f["nested"] = nested
+            g = f.create_group("odd_attrs")
+            g.attrs.create("opaque", np.zeros(2, dtype="V4"))
+        """)
+        let store = try await HDF5Store.open(path: s.path("t.h5"))
+        for name in ["subarray", "opaque", "refs", "vlen_ints", "longdouble"] {
+            await #expect(throws: ZarrError.self, "\(name)") { _ = try await ZarrArray.open(store, path: name).read() }
+        }
+        for name in ["enum", "complex", "aligned"] {
+            #expect(try await ZarrArray.open(store, path: name).read().bytes == (try s.expected(name)), "\(name)")
+        }
+        // A nested compound reads, or is a typed refusal.
+        do {
+            _ = try await ZarrArray.open(store, path: "nested").read()
+        } catch is ZarrError {}
+        await #expect(throws: ZarrError.self) { _ = try await store.get("odd_attrs/.zattrs") }
+        try await store.close()
+    }
+
     // MARK: - Bad input
 
     @Test func filesThatAreNotHDF5() async throws {
@@ -713,7 +847,7 @@ private func v2(_ shape: [Int], _ chunks: [Int], _ dtype: String, compressor: St
 /// A `.zarray` document.
 private func v2JSON(_ shape: [Int], _ chunks: [Int], _ dtype: String, compressor: String = "null", filters: String = "null", fill: String = "0") -> [UInt8] {
     Array("""
-    {"zarr_format": 2, "shape": \(shape), "chunks": \(chunks), "dtype": "\(dtype)", "compressor": \(compressor),
+    {"zarr_format": 2, "shape": \(shape), "chunks": \(chunks), "dtype": \(dtype.hasPrefix("[") ? dtype : "\"" + dtype + "\""), "compressor": \(compressor),
      "filters": \(filters), "fill_value": \(fill), "order": "C"}
     """.utf8)
 }
