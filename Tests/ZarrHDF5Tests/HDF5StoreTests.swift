@@ -759,6 +759,49 @@ struct HDF5StoreTests {
         #expect(failed > 0)
     }
 
+    /// Links: soft links resolve, dangling and external links are absent, and a group that
+    /// links back to itself or an ancestor (a hard-link cycle) is a typed error when listed —
+    /// not an endless walk.
+    @Test func linksAndCycles() async throws {
+        let s = try H5Scratch("links")
+        defer { s.remove() }
+        _ = try s.python("""
+        with h5py.File(D + "/other.h5", "w") as f:
+            f["x"] = np.arange(3)
+        with h5py.File(D + "/l.h5", "w") as f:
+            f["a/d"] = np.arange(4)
+            f["soft"] = h5py.SoftLink("/a/d")
+            f["dangling"] = h5py.SoftLink("/nowhere")
+            f["external"] = h5py.ExternalLink("other.h5", "/x")
+            f["external_missing"] = h5py.ExternalLink("missing.h5", "/x")
+        with h5py.File(D + "/cycle.h5", "w") as f:
+            g = f.create_group("uns/g")
+            g["d"] = np.arange(2)
+            g["self"] = g
+            g["up"] = f["uns"]
+            g["up2"] = f["uns"]
+        import anndata as ad, pandas as pd
+        a = ad.AnnData(X=np.ones((2, 2), dtype="f4"), obs=pd.DataFrame(index=["a", "b"]), var=pd.DataFrame(index=["x", "y"]),
+                       uns={"d": {"k": 1}})
+        a.write_h5ad(D + "/cycle.h5ad")
+        with h5py.File(D + "/cycle.h5ad", "a") as f:
+            f["uns/d/loop"] = f["uns/d"]
+        """)
+        let store = try await HDF5Store.open(path: s.path("l.h5"))
+        #expect(try await ZarrArray.open(store, path: "soft").read().values(as: Int64.self) == [0, 1, 2, 3])
+        #expect(try await store.get("dangling/.zarray") == nil)
+        #expect(try await store.get("external_missing/.zarray") == nil)
+        _ = try await store.list(prefix: "")
+        try await store.close()
+
+        let cycle = try await HDF5Store.open(path: s.path("cycle.h5"))
+        #expect(try await ZarrArray.open(cycle, path: "uns/g/d").read().values(as: Int64.self) == [0, 1])
+        await #expect(throws: ZarrError.self) { _ = try await cycle.list(prefix: "") }
+        await #expect(throws: ZarrError.self) { _ = try await cycle.listDirectory("uns/g/") }
+        try await cycle.close()
+        await #expect(throws: AnnDataError.self) { _ = try await AnnData.read(h5ad: s.path("cycle.h5ad")) }
+    }
+
     // MARK: - Atomic replacement
 
     @Test func h5adWriteReplacesAtomically() async throws {
