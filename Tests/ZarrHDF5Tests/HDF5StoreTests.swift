@@ -802,6 +802,70 @@ struct HDF5StoreTests {
         await #expect(throws: AnnDataError.self) { _ = try await AnnData.read(h5ad: s.path("cycle.h5ad")) }
     }
 
+    /// Opening and closing a file many times (and dropping stores unclosed) leaves no file
+    /// descriptor behind; parallel reads of one store agree with serial ones.
+    @Test func noDescriptorLeaksAndParallelReads() async throws {
+        let s = try H5Scratch("leaks")
+        defer { s.remove() }
+        _ = try s.python("""
+        rng = np.random.default_rng(5)
+        with h5py.File(D + "/r.h5", "w") as f:
+            f.attrs["k"] = "v"
+            f.create_dataset("a", data=rng.standard_normal((400, 50)), chunks=(37, 50), compression="gzip", shuffle=True)
+            f.create_dataset("b", data=rng.integers(0, 9, (400, 50)).astype("<i4"))
+            f.create_dataset("s", data=np.array(["x%d" % i for i in range(400)], dtype=object), dtype=h5py.string_dtype(), chunks=(50,))
+        """)
+        let path = s.path("r.h5")
+        // Descriptors of this process open on the file (other tests' files do not count).
+        let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        func descriptors() -> Int {
+            let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+            return fds.filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0)) == target }.count
+        }
+        // Warm up (libraries, pools), then count.
+        let warm = try await HDF5Store.open(path: path)
+        _ = try await ZarrArray.open(warm, path: "a").read()
+        try await warm.close()
+        let before = descriptors()
+        for _ in 0..<60 {
+            let store = try await HDF5Store.open(path: path)
+            _ = try await ZarrArray.open(store, path: "a").read([0..<40, 0..<50])
+            _ = try await store.get(".zattrs")
+            try await store.close()
+        }
+        for _ in 0..<20 {
+            let store = try await HDF5Store.open(path: path)
+            _ = try await ZarrArray.open(store, path: "s").read([0..<10])
+        }
+        for _ in 0..<20 {
+            _ = try? await HDF5Store.open(path: s.path("missing.h5"))
+        }
+        // Unclosed stores are closed shortly after they go.
+        var after = descriptors()
+        for _ in 0..<100 where after > 0 {
+            try await Task.sleep(for: .milliseconds(20))
+            after = descriptors()
+        }
+        #expect(before == 0 && after == 0, "\(before) descriptors on the file before, \(after) after")
+
+        let store = try await HDF5Store.open(path: path)
+        #expect(descriptors() == 2, "the library's descriptor and the store's, while open")
+        let a = try await ZarrArray.open(store, path: "a"), b = try await ZarrArray.open(store, path: "b"), st = try await ZarrArray.open(store, path: "s")
+        let wholeA = try await a.read(), wholeB = try await b.read(), wholeS = try await st.read().strings()
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            for i in 0..<24 {
+                group.addTask {
+                    let rows = (i * 13 % 360)..<(i * 13 % 360 + 40)
+                    let pa = try await a.read([rows, 0..<50]), pb = try await b.read([rows, 0..<50]), ps = try await st.read([rows]).strings()
+                    let ea = try wholeA.rows(rows), eb = try wholeB.rows(rows)
+                    return pa == ea && pb == eb && ps == Array(wholeS[rows])
+                }
+            }
+            for try await same in group { #expect(same) }
+        }
+        try await store.close()
+    }
+
     // MARK: - Atomic replacement
 
     @Test func h5adWriteReplacesAtomically() async throws {
