@@ -57,7 +57,7 @@ let package = Package(
         ),
         .testTarget(name: "ZarrTests", dependencies: ["Zarr"]),
         .testTarget(name: "ZarrRemoteTests", dependencies: ["ZarrRemote", "Zarr"]),
-        .testTarget(name: "ZarrHDF5Tests", dependencies: ["ZarrHDF5", "Zarr"]),
+        .testTarget(name: "ZarrHDF5Tests", dependencies: ["ZarrHDF5", "Zarr", "AnnData"]),
         .testTarget(name: "AnnDataTests", dependencies: ["AnnData", "Zarr"]),
         .testTarget(name: "CLITests", dependencies: ["AnnDataCLI", "AnnDataBench", "AnnData", "Zarr", "ZarrRemote"]),
     ],

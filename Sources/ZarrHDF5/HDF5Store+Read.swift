@@ -154,8 +154,31 @@ extension HDF5Store {
         if !(element.rawBytesMatch) { v2.bigEndian = false }
         let metadata = ArrayMetadata(
             shape: shape, chunkShape: shape.isEmpty ? [] : chunkShape, dataType: element.dataType,
-            zarrFormat: .v2, v2: v2)
+            fillValue: Self.fillValue(dcpl, element: element, key: object), zarrFormat: .v2, v2: v2)
         return DatasetInfo(element: element, access: access, metadata: metadata)
+    }
+
+    /// The dataset's fill value when the file sets one (h5py's `fillvalue=`) and the elements are
+    /// numbers or booleans: what unwritten chunks read as. `nil` (zeros) otherwise.
+    static func fillValue(_ dcpl: hid_t, element: HDF5ElementType, key: String) -> FillValue? {
+        guard element.strings == nil, !element.variableStringFields, let size = element.dataType.itemSize, size > 0 else { return nil }
+        switch element.dataType {
+        case .bool, .int8, .int16, .int32, .int64, .uint8, .uint16, .uint32, .uint64, .float16, .float32, .float64: break
+        default: return nil
+        }
+        var defined = H5D_FILL_VALUE_UNDEFINED
+        guard H5Pfill_value_defined(dcpl, &defined) >= 0, defined == H5D_FILL_VALUE_USER_DEFINED else {
+            HDF5Library.clearErrors()
+            return nil
+        }
+        guard let memory = try? HDF5ElementType.memoryType(for: element.dataType, key: key) else { return nil }
+        defer { H5Tclose(memory) }
+        var bytes = [UInt8](repeating: 0, count: size)
+        guard H5Pget_fill_value(dcpl, memory, &bytes) >= 0 else {
+            HDF5Library.clearErrors()
+            return nil
+        }
+        return .fixed(bytes)
     }
 
     /// The pipeline's filters when every one is shuffle, deflate or LZF, in an order a v2 chain
@@ -271,11 +294,19 @@ extension HDF5Store {
         return bytes
     }
 
-    /// `count` bytes at `offset` of the file, read on the I/O pool; a short read (a truncated
-    /// file) is a typed error.
+    /// `count` bytes at `offset` of the file, read on the I/O pool; a range past the end of the
+    /// file (a truncated file, or a corrupt address or size in the file's chunk index) is a
+    /// typed error, refused before anything is allocated.
     func pread(offset: UInt64, count: Int, key: String) async throws -> [UInt8] {
         let fd = descriptor
         return try await ioPool.run { () throws(ZarrError) -> [UInt8] in
+            var st = stat()
+            guard fstat(fd, &st) == 0 else { throw .io(key: key, reason: String(cString: strerror(errno))) }
+            let fileSize = UInt64(max(0, st.st_size))
+            guard count >= 0, offset <= fileSize, UInt64(count) <= fileSize - offset else {
+                throw .corruptChunk(
+                    key: key, reason: "the file places it at bytes \(offset)..+\(count), past its end (\(fileSize) bytes): truncated or corrupt file")
+            }
             var out = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
                 var done = 0
                 while done < count {
@@ -325,9 +356,21 @@ extension HDF5Store {
         let itemSize = m.dataType.itemSize ?? 1
         guard let chunkBytes = m.chunkSpec.byteCount else { throw ZarrError.corruptChunk(key: key, reason: "chunk size overflows") }
         if m.shape.isEmpty { return try await pread(offset: offset, count: itemSize, key: key) }
-        let rowBytes = m.shape.dropFirst().reduce(itemSize, *)
         let first = origin[0], rows = min(m.chunkShape[0], m.shape[0] - first)
-        var bytes = try await pread(offset: offset + UInt64(first * rowBytes), count: rows * rowBytes, key: key)
+        // Checked: the shape and the offset come from the file.
+        var rowBytes = itemSize, overflow = false
+        for n in m.shape.dropFirst() {
+            let (p, o) = rowBytes.multipliedReportingOverflow(by: n)
+            rowBytes = p
+            overflow = overflow || o
+        }
+        let (skip, o1) = first.multipliedReportingOverflow(by: rowBytes)
+        let (count, o2) = rows.multipliedReportingOverflow(by: rowBytes)
+        let (start, o3) = offset.addingReportingOverflow(UInt64(max(0, skip)))
+        guard !overflow, !o1, !o2, !o3 else {
+            throw ZarrError.corruptChunk(key: key, reason: "rows \(first)..+\(rows) of the contiguous dataset lie beyond any file")
+        }
+        var bytes = try await pread(offset: start, count: count, key: key)
         if bytes.count < chunkBytes { bytes.append(contentsOf: repeatElement(0, count: chunkBytes - bytes.count)) }
         return bytes
     }
