@@ -8,7 +8,7 @@ import Zarr
 /// `HDF5Store` against h5py (the repository's `.venv/bin/python`): files h5py writes read back
 /// equal through the store and `ZarrArray`; what the store writes h5py reads equal; bad input
 /// is a typed error; `AnnData.write(h5ad:)` replaces a file atomically.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.serialized, .timeLimit(.minutes(5)))
 struct HDF5StoreTests {
     // MARK: - Reads
 
