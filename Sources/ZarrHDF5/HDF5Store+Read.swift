@@ -382,18 +382,9 @@ extension HDF5Store {
         let n = chunk.reduce(1, *)
         let result = try await HDF5Library.run { () throws(ZarrError) -> NDArray in
             let d = try self.datasetID(object)
-            var fileSpace = swh5_all(), memSpace = swh5_all()
-            if !m.shape.isEmpty {
-                fileSpace = try HDF5Library.check(H5Dget_space(d), "reading the shape", key)
-                var start = origin.map { hsize_t($0) }, cnt = count.map { hsize_t($0) }
-                try HDF5Library.check(H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, &start, nil, &cnt, nil), "selecting", key)
-                var dims = chunk.map { hsize_t($0) }
-                memSpace = H5Screate_simple(Int32(chunk.count), &dims, nil)
-                if memSpace < 0 { H5Sclose(fileSpace); throw HDF5Library.failure("creating a dataspace", key) }
-                var zero = [hsize_t](repeating: 0, count: chunk.count)
-                H5Sselect_hyperslab(memSpace, H5S_SELECT_SET, &zero, nil, &cnt, nil)
-            }
-            defer { if fileSpace != swh5_all() { H5Sclose(fileSpace) }; if memSpace != swh5_all() { H5Sclose(memSpace) } }
+            let selection = try ChunkSelection(d, origin: origin, count: count, chunk: chunk, key: key)
+            defer { selection.close() }
+            let fileSpace = selection.file, memSpace = selection.memory
             switch element.strings {
             case .variable?:
                 let mem = try HDF5ElementType.variableStringType(key: key)
@@ -504,5 +495,47 @@ extension HDF5Store {
             return ChunkTable(entries: entries)
         }
         return table
+    }
+}
+
+/// The dataspaces that select one chunk's region: in the file, the part of the chunk inside the
+/// dataset (`origin`, `count`); in memory, the same part of a whole chunk buffer. A scalar
+/// dataset (empty `chunk`) selects everything (`H5S_ALL`) on both sides. Made and closed on the
+/// executor.
+struct ChunkSelection {
+    /// The file dataspace, or `H5S_ALL`.
+    let file: hid_t
+    /// The memory dataspace, or `H5S_ALL`.
+    let memory: hid_t
+
+    init(_ d: hid_t, origin: [Int], count: [Int], chunk: [Int], key: String) throws(ZarrError) {
+        guard !chunk.isEmpty else {
+            file = swh5_all()
+            memory = swh5_all()
+            return
+        }
+        let f = try HDF5Library.check(H5Dget_space(d), "reading the shape", key)
+        var start = origin.map { hsize_t($0) }, cnt = count.map { hsize_t($0) }
+        guard H5Sselect_hyperslab(f, H5S_SELECT_SET, &start, nil, &cnt, nil) >= 0 else {
+            H5Sclose(f)
+            throw HDF5Library.failure("selecting", key)
+        }
+        var dims = chunk.map { hsize_t($0) }
+        let m = H5Screate_simple(Int32(chunk.count), &dims, nil)
+        guard m >= 0 else { H5Sclose(f); throw HDF5Library.failure("creating a dataspace", key) }
+        var zero = [hsize_t](repeating: 0, count: chunk.count)
+        guard H5Sselect_hyperslab(m, H5S_SELECT_SET, &zero, nil, &cnt, nil) >= 0 else {
+            H5Sclose(f)
+            H5Sclose(m)
+            throw HDF5Library.failure("selecting", key)
+        }
+        file = f
+        memory = m
+    }
+
+    /// Closes the dataspaces.
+    func close() {
+        if file != swh5_all() { H5Sclose(file) }
+        if memory != swh5_all() { H5Sclose(memory) }
     }
 }

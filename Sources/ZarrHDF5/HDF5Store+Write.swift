@@ -40,13 +40,7 @@ extension HDF5Store {
                 state.withLock { $0.pendingAttributes[object] = attrs }
                 return
             }
-            let file = self.file
-            try await HDF5Library.run { () throws in
-                let o = H5Oopen(file, Self.hdf5Name(object), swh5_default())
-                guard o >= 0 else { throw HDF5Library.failure("opening", key) }
-                defer { H5Oclose(o) }
-                try HDF5Attributes.write(attrs, to: o, key: key)
-            }
+            try await replaceAttributes(attrs, of: object, key: key)
         case ".zarray":
             let attrs = state.withLock { $0.pendingAttributes[object] } ?? [:]
             let metadata = try ArrayMetadata.parseV2(try Self.parse(value, key: key), attributes: attrs, path: object)
@@ -68,13 +62,7 @@ extension HDF5Store {
             try await deleteObject(object, key: key)
         case ".zattrs":
             guard try await kind(of: object) != nil else { return }
-            let file = self.file
-            try await HDF5Library.run { () throws in
-                let o = H5Oopen(file, Self.hdf5Name(object), swh5_default())
-                guard o >= 0 else { throw HDF5Library.failure("opening", key) }
-                defer { H5Oclose(o) }
-                try HDF5Attributes.write([:], to: o, key: key)
-            }
+            try await replaceAttributes([:], of: object, key: key)
         case "zarr.json", ".zmetadata":
             return
         default:
@@ -151,6 +139,11 @@ extension HDF5Store {
 
     private func applyPendingAttributes(_ object: String, key: String) async throws {
         guard let attrs = state.withLock({ $0.pendingAttributes.removeValue(forKey: object) }) else { return }
+        try await replaceAttributes(attrs, of: object, key: key)
+    }
+
+    /// Replaces every attribute of the object at `object` by `attrs` (on the executor).
+    private func replaceAttributes(_ attrs: JSONObject, of object: String, key: String) async throws {
         let file = self.file
         try await HDF5Library.run { () throws in
             let o = H5Oopen(file, Self.hdf5Name(object), swh5_default())
@@ -310,18 +303,9 @@ extension HDF5Store {
         let count = zip(origin, zip(m.shape, chunk)).map { o, sc in min(sc.1, sc.0 - o) }
         try await HDF5Library.run { () throws in
             let d = try self.datasetID(object)
-            var fileSpace = swh5_all(), memSpace = swh5_all()
-            if !m.shape.isEmpty {
-                fileSpace = try HDF5Library.check(H5Dget_space(d), "reading the shape", key)
-                var start = origin.map { hsize_t($0) }, cnt = count.map { hsize_t($0) }
-                try HDF5Library.check(H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, &start, nil, &cnt, nil), "selecting", key)
-                var dims = chunk.map { hsize_t($0) }
-                memSpace = H5Screate_simple(Int32(chunk.count), &dims, nil)
-                if memSpace < 0 { H5Sclose(fileSpace); throw HDF5Library.failure("creating a dataspace", key) }
-                var zero = [hsize_t](repeating: 0, count: chunk.count)
-                H5Sselect_hyperslab(memSpace, H5S_SELECT_SET, &zero, nil, &cnt, nil)
-            }
-            defer { if fileSpace != swh5_all() { H5Sclose(fileSpace) }; if memSpace != swh5_all() { H5Sclose(memSpace) } }
+            let selection = try ChunkSelection(d, origin: origin, count: count, chunk: chunk, key: key)
+            defer { selection.close() }
+            let fileSpace = selection.file, memSpace = selection.memory
             if element.strings != nil {
                 guard case .variable(let items) = values.storage else {
                     throw ZarrError.valueMismatch("'\(key)': a string chunk decoded to fixed-size values")
