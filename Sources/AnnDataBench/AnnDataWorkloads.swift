@@ -45,6 +45,8 @@ enum AnnDataWorkloads {
                       summary: "open lazily, read X's 1000 sorted rows sel.ad_rows_1000 as CSR", run: lazyRows),
         BenchWorkload(name: "ad-lazy-column", variants: variants,
                       summary: "open lazily, read X's column n_vars/2 for every cell", run: lazyColumn),
+        BenchWorkload(name: "ad-loader-shuffled", variants: ["sharded", "default"],
+                      summary: "one block-shuffled epoch over X (blocks 256, 32 preloaded, batches 256), every batch as CSR", run: loaderShuffled),
         BenchWorkload(name: "h5ad-read-x", variants: ["default", "gzip"],
                       summary: "open stores/ad.h5ad (gzip: stores/ad_gzip.h5ad) + read X into CSR", run: h5adReadX),
     ]
@@ -79,6 +81,31 @@ enum AnnDataWorkloads {
         }
         guard case .sparse(let m) = x else { throw BenchError("X of \(path) is not a sparse matrix") }
         return try csrResult(m, secs)
+    }
+
+    /// peers.py's `LOADER`: annbatch's chunk_size, preload_nchunks, batch_size and seed.
+    static let loaderOptions = LoaderOptions(batchSize: 256, blockRows: 256, preloadBlocks: 32, shuffle: true, seed: 0)
+
+    /// ad-loader-shuffled: our own permutations (same block/window/batch structure), so no
+    /// order_fp; check = rows, nnz and sum over all batches.
+    @Sendable static func loaderShuffled(_ c: BenchContext) async throws -> BenchResult {
+        guard variants.contains(c.variant) else { throw BenchError("unknown ad variant '\(c.variant)'") }
+        let path = c.store("ad_\(c.variant).zarr")
+        let ((rows, nnz, sum, batches), secs) = try await BenchClock.time { () async throws -> (Int, Int, Double, Int) in
+            let loader = try await MinibatchLoader(try await lazyX(c, path), options: loaderOptions)
+            var rows = 0, nnz = 0, batches = 0
+            var sum = 0.0
+            for try await batch in loader {
+                guard case .sparse(let m) = batch.X else { throw BenchError("X of \(path) is not sparse") }
+                rows += m.shape[0]
+                nnz += m.nnz
+                sum += try BenchCheck.sum(m.data)
+                batches += 1
+            }
+            return (rows, nnz, sum, batches)
+        }
+        return BenchResult(seconds: secs, bytes: nnz * 8, check: ["rows": .integer(rows), "nnz": .integer(nnz), "sum": .double(sum)],
+                           extra: ["batches": .integer(batches), "rows_per_s": .double((Double(rows) / secs).rounded())])
     }
 
     @Sendable static func h5adReadX(_ c: BenchContext) async throws -> BenchResult {

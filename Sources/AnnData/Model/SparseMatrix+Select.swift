@@ -97,6 +97,7 @@ extension SparseMatrix {
         if let bad = majors.first(where: { $0 < 0 || $0 >= majorExtent }) {
             throw .invalidElement(path: path, reason: "index \(bad) is outside 0..<\(majorExtent)")
         }
+        if minorSel == nil, let rowsOnly = try gatheringMajors(majors, ptr: ptr, path: path) { return rowsOnly }
         var positions: [Int] = [], lengths: [Int] = []
         positions.reserveCapacity(nnz)
         for r in majors {
@@ -122,6 +123,38 @@ extension SparseMatrix {
         return try annotatingSync(path) {
             SparseMatrix(unchecked: format, shape: outShape, data: try data.taking(positions),
                          indices: try IntegerView.array(minor, like: indices.dataType),
+                         indptr: try IntegerView.array(newPtr, like: indptr.dataType))
+        }
+    }
+}
+
+extension SparseMatrix {
+    /// The majors (CSR rows, CSC columns) at `majors` with every minor: each major's span of
+    /// `data` and `indices` copied as bytes, so the cost is the bytes kept, not a conversion of
+    /// every stored index (`nil` when `data` or `indices` is not of fixed-size elements).
+    func gatheringMajors(_ majors: [Int], ptr: [Int], path: String) throws(AnnDataError) -> SparseMatrix? {
+        guard case .fixed(let dataBytes) = data.storage, case .fixed(let indexBytes) = indices.storage,
+              let dSize = data.dataType.itemSize, let iSize = indices.dataType.itemSize else { return nil }
+        var total = 0
+        var newPtr = [0]
+        newPtr.reserveCapacity(majors.count + 1)
+        for r in majors {
+            total += ptr[r + 1] - ptr[r]
+            newPtr.append(total)
+        }
+        var outData = [UInt8](), outIndices = [UInt8]()
+        outData.reserveCapacity(total * dSize)
+        outIndices.reserveCapacity(total * iSize)
+        for r in majors where ptr[r + 1] > ptr[r] {
+            outData.append(contentsOf: dataBytes[(ptr[r] * dSize)..<(ptr[r + 1] * dSize)])
+            outIndices.append(contentsOf: indexBytes[(ptr[r] * iSize)..<(ptr[r + 1] * iSize)])
+        }
+        let minorExtent = format == .csr ? shape[1] : shape[0]
+        let outShape = format == .csr ? [majors.count, minorExtent] : [minorExtent, majors.count]
+        return try annotatingSync(path) {
+            SparseMatrix(unchecked: format, shape: outShape,
+                         data: try NDArray(dataType: data.dataType, shape: [total], storage: .fixed(outData)),
+                         indices: try NDArray(dataType: indices.dataType, shape: [total], storage: .fixed(outIndices)),
                          indptr: try IntegerView.array(newPtr, like: indptr.dataType))
         }
     }

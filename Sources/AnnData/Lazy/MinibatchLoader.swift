@@ -1,0 +1,171 @@
+import Synchronization
+import Zarr
+
+/// One minibatch of a `MinibatchLoader`.
+public struct Minibatch: Sendable {
+    /// The global row of each of the batch's rows, in batch order.
+    public let rows: [Int]
+    /// The rows of X (all columns), in batch order: CSR for a sparse X, dense for a dense X, or
+    /// a dense `float32` array of shape `[rows, columns]` in one contiguous buffer when the
+    /// loader was asked for dense output (`X.bytes`, ready to hand to a C API).
+    public let X: Matrix
+    /// The requested obs columns at those rows.
+    public let obs: OrderedDict<Column>
+}
+
+/// A shuffled (or sequential) epoch of minibatches over a lazy matrix, as an `AsyncSequence`.
+///
+/// The epoch follows an `EpochPlan`: blocks of contiguous rows, `preloadBlocks` of them read
+/// together as one window (one selection read per array of X: adjacent blocks merge into one
+/// range, and the chunks are fetched and decoded in parallel), the window's rows shuffled and
+/// cut into batches. The next window is read while the consumer works on the current one, so
+/// at most two windows are in memory (plus the obs columns asked for, loaded once); nothing
+/// decoded outlives its window. Ending the iteration early, or cancelling the consuming task,
+/// cancels the read in flight.
+///
+/// Deterministic: the same seed and epoch give the same batches; another epoch another order.
+/// Workers (`rank`, `worldSize`) get disjoint shares that together cover the epoch exactly once.
+public struct MinibatchLoader: AsyncSequence, Sendable {
+    public typealias Element = Minibatch
+
+    /// The matrix the rows come from.
+    public let matrix: LazyMatrix
+    /// The plan of this epoch for this worker.
+    public let plan: EpochPlan
+    /// The obs columns delivered with each batch, loaded whole when the loader is made.
+    public let obs: OrderedDict<Column>
+    /// Whether X is delivered as dense `float32`.
+    public let denseFloat32: Bool
+
+    /// A loader over `matrix` for `epoch`, delivering `obsColumns` (loaded now from `obsFrame`)
+    /// with each batch; with `denseFloat32`, X arrives as one dense `float32` buffer per batch.
+    public init(
+        _ matrix: LazyMatrix, options: LoaderOptions = LoaderOptions(), epoch: Int = 0,
+        obsColumns: [String] = [], from obsFrame: LazyDataFrame? = nil, denseFloat32: Bool = false
+    ) async throws(AnnDataError) {
+        self.matrix = matrix
+        self.plan = try EpochPlan(rowCount: matrix.rowCount, options: options, epoch: epoch)
+        self.denseFloat32 = denseFloat32
+        var columns = OrderedDict<Column>()
+        if !obsColumns.isEmpty {
+            guard let obsFrame else { throw .invalidElement(path: "obs", reason: "obs columns were asked for without an obs frame") }
+            guard obsFrame.rowCount == matrix.rowCount else {
+                throw .shapeMismatch(path: "obs", reason: "obs has \(obsFrame.rowCount) rows, \(matrix.path) \(matrix.rowCount)")
+            }
+            for name in obsColumns { columns[name] = try await obsFrame.column(name) }
+        }
+        self.obs = columns
+    }
+
+    /// Iterates over the epoch.
+    public func makeAsyncIterator() -> Iterator { Iterator(loader: self) }
+
+    /// The iterator: the current window's batches, the next window being read.
+    public struct Iterator: AsyncIteratorProtocol {
+        let loader: MinibatchLoader
+        var windowIndex = 0
+        var batchIndex = 0
+        var current: Matrix?
+        var currentRows: [Int] = []
+        let reads = WindowReads()
+
+        init(loader: MinibatchLoader) { self.loader = loader }
+
+        /// The next batch, `nil` after the last; a failed read throws and ends the epoch.
+        public mutating func next() async throws -> Minibatch? {
+            let windows = loader.plan.windows
+            while true {
+                guard windowIndex < windows.count else { return nil }
+                if current == nil {
+                    do {
+                        current = try await reads.take(windowIndex, of: loader)
+                    } catch {
+                        windowIndex = windows.count
+                        reads.cancel()
+                        throw error
+                    }
+                    currentRows = windows[windowIndex].rows
+                    // Read the next window while this one is consumed.
+                    reads.start(windowIndex + 1, of: loader)
+                }
+                let window = windows[windowIndex]
+                if batchIndex < window.batches.count, let m = current {
+                    let positions = window.batches[batchIndex]
+                    batchIndex += 1
+                    return try loader.batch(m, positions: positions, windowRows: currentRows)
+                }
+                windowIndex += 1
+                batchIndex = 0
+                current = nil
+            }
+        }
+    }
+
+    /// One window's rows of X, in read order.
+    func readWindow(_ index: Int) async throws -> Matrix {
+        try await matrix.select(rows: plan.windows[index].rows, columns: nil)
+    }
+
+    /// A batch cut from a window.
+    func batch(_ window: Matrix, positions: [Int], windowRows: [Int]) throws -> Minibatch {
+        let rows = positions.map { windowRows[$0] }
+        var x = try window.selecting(rows: positions, columns: nil, path: matrix.path)
+        if denseFloat32 { x = .dense(try Self.denseFloat32(x, path: matrix.path)) }
+        var columns = OrderedDict<Column>()
+        for (name, c) in obs { columns[name] = try c.taking(rows, path: "obs/" + name) }
+        return Minibatch(rows: rows, X: x, obs: columns)
+    }
+
+    /// A matrix as dense `float32` in C order, in one buffer.
+    static func denseFloat32(_ m: Matrix, path: String) throws -> NDArray {
+        let shape = m.shape
+        let (rows, cols) = (shape[0], shape.count > 1 ? shape[1] : 1)
+        var out = [Float](repeating: 0, count: rows * cols)
+        switch m {
+        case .dense(let a):
+            if a.dataType == .float32 { return a }
+            let values = try a.doubles()
+            for i in values.indices { out[i] = Float(values[i]) }
+        case .sparse(let s):
+            guard s.format == .csr else { throw AnnDataError.unsupported(path: path, reason: "dense output of a CSC matrix's rows") }
+            let data = try s.data.doubles()
+            let indices = IntegerView.ints(s.indices)
+            let indptr = IntegerView.ints(s.indptr)
+            for r in 0..<rows {
+                for k in indptr[r]..<indptr[r + 1] { out[r * cols + indices[k]] = Float(data[k]) }
+            }
+        }
+        return try NDArray(out, shape: [rows, cols])
+    }
+}
+
+/// The window read ahead of the consumer: at most one in flight; cancelled when the iterator
+/// goes away.
+final class WindowReads: Sendable {
+    private let pending = Mutex<(index: Int, task: Task<Matrix, any Error>)?>(nil)
+
+    /// Starts reading window `index` (if it exists and is not being read).
+    func start(_ index: Int, of loader: MinibatchLoader) {
+        guard index < loader.plan.windows.count else { return }
+        pending.withLock { p in
+            if p?.index == index { return }
+            p?.task.cancel()
+            p = (index, Task { try await loader.readWindow(index) })
+        }
+    }
+
+    /// Window `index`: the read in flight, or a new one.
+    func take(_ index: Int, of loader: MinibatchLoader) async throws -> Matrix {
+        start(index, of: loader)
+        guard let task = pending.withLock({ p -> Task<Matrix, any Error>? in
+            defer { p = nil }
+            return p?.task
+        }) else { throw CancellationError() }
+        return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+    }
+
+    /// Cancels the read in flight.
+    func cancel() { pending.withLock { p in p?.task.cancel(); p = nil } }
+
+    deinit { pending.withLock { $0?.task.cancel() } }
+}
