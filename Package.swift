@@ -53,11 +53,11 @@ let package = Package(
         // from the shipped CLI; it links libzstd directly for the `zstd-floor` workload.
         .executableTarget(
             name: "AnnDataBench",
-            dependencies: ["Zarr", "ZarrRemote", "AnnData", "CZstd", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Zarr", "ZarrRemote", "ZarrHDF5", "AnnData", "CZstd", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "ZarrTests", dependencies: ["Zarr"]),
         .testTarget(name: "ZarrRemoteTests", dependencies: ["ZarrRemote", "Zarr"]),
-        .testTarget(name: "ZarrHDF5Tests", dependencies: ["ZarrHDF5", "Zarr"]),
+        .testTarget(name: "ZarrHDF5Tests", dependencies: ["ZarrHDF5", "Zarr", "AnnData"]),
         .testTarget(name: "AnnDataTests", dependencies: ["AnnData", "Zarr"]),
         .testTarget(name: "CLITests", dependencies: ["AnnDataCLI", "AnnDataBench", "AnnData", "Zarr", "ZarrRemote"]),
     ],

@@ -1,5 +1,6 @@
 import AnnData
 import Zarr
+import ZarrHDF5
 
 /// The AnnData workloads of `peers.py` on `stores/ad_{default,sharded}.zarr`.
 ///
@@ -44,6 +45,8 @@ enum AnnDataWorkloads {
                       summary: "open lazily, read X's 1000 sorted rows sel.ad_rows_1000 as CSR", run: lazyRows),
         BenchWorkload(name: "ad-lazy-column", variants: variants,
                       summary: "open lazily, read X's column n_vars/2 for every cell", run: lazyColumn),
+        BenchWorkload(name: "h5ad-read-x", variants: ["default", "gzip"],
+                      summary: "open stores/ad.h5ad (gzip: stores/ad_gzip.h5ad) + read X into CSR", run: h5adReadX),
     ]
 
     /// peers.py's `BATCH`.
@@ -73,6 +76,19 @@ enum AnnDataWorkloads {
         let path = try storePath(c)
         let (x, secs) = try await BenchClock.time {
             try await readElement(c.readableStore(path), path: "X", concurrency: c.options)
+        }
+        guard case .sparse(let m) = x else { throw BenchError("X of \(path) is not a sparse matrix") }
+        return try csrResult(m, secs)
+    }
+
+    @Sendable static func h5adReadX(_ c: BenchContext) async throws -> BenchResult {
+        guard ["default", "gzip"].contains(c.variant) else { throw BenchError("unknown h5ad variant '\(c.variant)'") }
+        let path = c.store(c.variant == "default" ? "ad.h5ad" : "ad_\(c.variant).h5ad")
+        let (x, secs) = try await BenchClock.time { () async throws -> Element in
+            let store = try await HDF5Store.open(path: path)
+            let x = try await readElement(store, path: "X", concurrency: c.options)
+            try await store.close()
+            return x
         }
         guard case .sparse(let m) = x else { throw BenchError("X of \(path) is not a sparse matrix") }
         return try csrResult(m, secs)

@@ -49,15 +49,15 @@ static inline void swh5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NULL, N
 
 static herr_t swh5_walk_error(unsigned n, const H5E_error2_t *e, void *data) {
     char *out = (char *)data;
-    if (n == 0 && e->desc && e->desc[0]) {
-        strncpy(out, e->desc, 255);
-        out[255] = 0;
-    }
+    size_t used = strlen(out);
+    if (!e->desc || !e->desc[0] || used >= 1000) return 0;
+    if (used > 0) { strncat(out, ": ", 1023 - used); used = strlen(out); }
+    strncat(out, e->desc, 1023 - used);
     return 0;
 }
 
-/// The innermost message of the current error stack (the first entry, where the failure was
-/// found) into `out` (256 bytes), then clears the stack.
+/// The messages of the current error stack, from the API call down to where the failure was
+/// found, joined by ": " into `out` (1024 bytes); then clears the stack.
 static inline void swh5_last_error(char *out) {
     out[0] = 0;
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, swh5_walk_error, out);

@@ -128,6 +128,8 @@ enum HDF5Attributes {
 
     /// Replaces every attribute of `object` (open; borrowed) by `attributes`. Runs on the executor.
     static func write(_ attributes: JSONObject, to object: hid_t, key: String) throws(ZarrError) {
+        // Check every value first: a value HDF5 cannot hold must leave the old attributes.
+        for (name, value) in attributes { _ = try flatten(value, key: key + " attribute '" + name + "'") }
         // Remove the old ones first (deleting by index 0 until none remain).
         var info = H5O_info_t()
         try HDF5Library.check(H5Oget_info2(object, &info, UInt32(H5O_INFO_NUM_ATTRS)), "reading the attribute count", key)
@@ -145,6 +147,15 @@ enum HDF5Attributes {
 
     /// The values of `value` as one typed list and its shape (`[]` for a scalar).
     private static func flatten(_ value: JSONValue, key: String) throws(ZarrError) -> (Flat, [Int]) {
+        let result = try flattenValue(value, key: key)
+        // HDF5 strings are C strings: a NUL would cut the value short without a word.
+        if case .strings(let s) = result.0, s.contains(where: { $0.utf8.contains(0) }) {
+            throw .unsupportedOperation("the attribute \(key) has a string with a NUL character, which an HDF5 string cannot hold")
+        }
+        return result
+    }
+
+    private static func flattenValue(_ value: JSONValue, key: String) throws(ZarrError) -> (Flat, [Int]) {
         switch value {
         case .null: return (.null, [])
         case .string(let s): return (.strings([s]), [])

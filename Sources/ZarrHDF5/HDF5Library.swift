@@ -13,9 +13,13 @@ enum HDF5Library {
     /// The serial executor for libhdf5 calls.
     static let executor = BlockingIOPool(threads: 1)
 
-    /// Library set-up, run once, on the executor's thread, before the first call: error
-    /// printing off (errors are read from the stack instead), the LZF filter registered.
+    /// Library set-up, run once, on the executor's thread, before the first call: no exit
+    /// handler, error printing off (errors are read from the stack instead), the LZF filter
+    /// registered.
     private static let setup: Void = {
+        // No clean-up handler at exit: it would run on whatever thread exits, outside this
+        // executor, while a job may still be in the library. Files are closed by `close()`.
+        _ = H5dont_atexit()
         _ = H5open()
         swh5_silence_errors()
         LZFFilter.register()
@@ -30,9 +34,9 @@ enum HDF5Library {
         }
     }
 
-    /// The innermost message of the library's error stack (cleared afterwards).
+    /// The library's error stack as one message, from the call down to the cause (cleared afterwards).
     static func lastError() -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
+        var buffer = [CChar](repeating: 0, count: 1024)
         buffer.withUnsafeMutableBufferPointer { swh5_last_error($0.baseAddress) }
         let message = String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return message.isEmpty ? "libhdf5 reported a failure" : message

@@ -251,6 +251,11 @@ extension HDF5Store {
                 if !m.shape.isEmpty {
                     var chunk = m.chunkShape.map { hsize_t($0) }
                     try HDF5Library.check(H5Pset_chunk(dcpl, Int32(chunk.count), &chunk), "setting the chunk shape", key)
+                    // A chunk equal to the fill value is not written (deleted): HDF5 must read
+                    // it as the array's fill value, not as zeros.
+                    if element.rawBytesMatch, case .fixed(var fill) = m.fillValue, fill.contains(where: { $0 != 0 }) {
+                        try HDF5Library.check(H5Pset_fill_value(dcpl, type, &fill), "setting the fill value", key)
+                    }
                     for f in filters {
                         switch f {
                         case .shuffle: try HDF5Library.check(H5Pset_shuffle(dcpl), "adding the shuffle filter", key)
@@ -320,6 +325,10 @@ extension HDF5Store {
             if element.strings != nil {
                 guard case .variable(let items) = values.storage else {
                     throw ZarrError.valueMismatch("'\(key)': a string chunk decoded to fixed-size values")
+                }
+                // HDF5 strings are C strings: a NUL would cut the value short without a word.
+                if let i = items.firstIndex(where: { $0.contains(0) }) {
+                    throw ZarrError.valueMismatch("'\(key)': string \(i) of the chunk contains a NUL character, which an HDF5 string cannot hold")
                 }
                 let type = try HDF5ElementType.variableStringType(key: key)
                 defer { H5Tclose(type) }

@@ -58,6 +58,8 @@ public final class HDF5Store: WritableStore, ListableStore {
         var kinds: [String: ObjectKind?] = [:]
         /// Attributes set before their object was created, by object path.
         var pendingAttributes: [String: JSONObject] = [:]
+        /// Where each chunk of a dataset lies (read-only stores), by object path.
+        var chunkTables: [String: Task<ChunkTable?, any Error>] = [:]
     }
 
     /// What sits at an object path.
@@ -272,13 +274,27 @@ public final class HDF5Store: WritableStore, ListableStore {
         return k
     }
 
-    /// The names of a group's children, in name order.
+    /// The names of a group's children, in name order. A child that is the group itself or one
+    /// of its ancestors (HDF5 hard links can make cycles) is a typed error: listing it would
+    /// walk the same groups forever.
     func children(of object: String) async throws -> [String] {
         let file = self.file
         return try await HDF5Library.run { () throws(ZarrError) -> [String] in
             let g = H5Gopen2(file, Self.hdf5Name(object), swh5_default())
             guard g >= 0 else { throw HDF5Library.failure("opening the group", object) }
             defer { H5Gclose(g) }
+            // The group and its ancestors, by (file number, address).
+            var ancestors: Set<[UInt64]> = []
+            var path = ""
+            for part in [""] + object.split(separator: "/").map(String.init) {
+                if !part.isEmpty { path += "/" + part }
+                var o = H5O_info_t()
+                if H5Oget_info_by_name2(file, path.isEmpty ? "/" : path, &o, UInt32(H5O_INFO_BASIC), swh5_default()) >= 0 {
+                    ancestors.insert([UInt64(o.fileno), UInt64(o.addr)])
+                } else {
+                    HDF5Library.clearErrors()
+                }
+            }
             var info = H5G_info_t()
             try HDF5Library.check(H5Gget_info(g, &info), "reading the group", object)
             var names: [String] = []
@@ -287,7 +303,19 @@ public final class HDF5Store: WritableStore, ListableStore {
                 guard n >= 0 else { throw HDF5Library.failure("reading a link name", object) }
                 var buffer = [CChar](repeating: 0, count: n + 1)
                 H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, &buffer, buffer.count, swh5_default())
-                names.append(String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self))
+                let name = String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                var o = H5O_info_t()
+                if H5Oget_info_by_idx2(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, &o, UInt32(H5O_INFO_BASIC), swh5_default()) >= 0 {
+                    if ancestors.contains([UInt64(o.fileno), UInt64(o.addr)]) {
+                        throw .invalidMetadata(
+                            path: object.isEmpty ? name : object + "/" + name,
+                            reason: "the HDF5 link leads back to the group or one of its ancestors (a cycle)")
+                    }
+                } else {
+                    // A dangling soft link or an external link to a missing file: listed, absent when read.
+                    HDF5Library.clearErrors()
+                }
+                names.append(name)
             }
             return names
         }

@@ -70,6 +70,10 @@ struct HDF5ElementType: Sendable, Hashable {
                 return HDF5ElementType(dataType: .string, bigEndian: false, strings: .variable, rawBytesMatch: false)
             }
             let pad = H5Tget_strpad(type)
+            if pad != H5T_STR_SPACEPAD && size > 0 {
+                // NUL-padded or -terminated byte strings are numpy's `S<n>`: read raw.
+                return HDF5ElementType(dataType: .fixedBytes(length: size), bigEndian: false, strings: nil, rawBytesMatch: true)
+            }
             return HDF5ElementType(
                 dataType: .string, bigEndian: false, strings: .fixed(size: size, spacePadded: pad == H5T_STR_SPACEPAD),
                 rawBytesMatch: false)
@@ -85,7 +89,25 @@ struct HDF5ElementType: Sendable, Hashable {
                 let member = H5Tget_member_type(type, i)
                 guard member >= 0 else { throw HDF5Library.failure("reading a member type", key) }
                 defer { H5Tclose(member) }
-                let m = try describe(member, key: key + "." + name)
+                // Sub-array members (legacy anndata's obsm: one field per embedding, e.g. 50 floats).
+                var fieldShape: [Int] = []
+                var elementType = member
+                var base: hid_t = -1
+                defer { if base >= 0 { H5Tclose(base) } }
+                if H5Tget_class(member) == H5T_ARRAY {
+                    let rank = H5Tget_array_ndims(member)
+                    guard rank > 0 && rank <= 32 else { throw HDF5Library.failure("reading an array member's rank", key) }
+                    var dims = [hsize_t](repeating: 0, count: Int(rank))
+                    H5Tget_array_dims2(member, &dims)
+                    fieldShape = dims.map { Int(clamping: $0) }
+                    base = H5Tget_super(member)
+                    guard base >= 0 else { throw HDF5Library.failure("reading an array member's type", key) }
+                    elementType = base
+                }
+                let m = try describe(elementType, key: key + "." + name)
+                if !fieldShape.isEmpty && m.strings != nil {
+                    throw .unsupportedDataType("string sub-arrays inside the compound type at '\(key)' (field '\(name)')")
+                }
                 let fieldType: DataType
                 switch m.strings {
                 case .variable?:
@@ -94,7 +116,7 @@ struct HDF5ElementType: Sendable, Hashable {
                 case .fixed(let size, _)?: fieldType = .fixedBytes(length: size)
                 case nil: fieldType = m.dataType
                 }
-                fields.append(StructField(name: name, type: fieldType))
+                fields.append(StructField(name: name, type: fieldType, shape: fieldShape))
             }
             // h5py writes numpy complex numbers as a compound {r, i} of two floats.
             if fields.count == 2, fields[0].name == "r", fields[1].name == "i", fields[0].type == fields[1].type {
@@ -194,16 +216,19 @@ struct HDF5ElementType: Sendable, Hashable {
         let t = try HDF5Library.check(H5Tcreate(H5T_COMPOUND, size), "creating a compound type", key)
         var offset = 0
         for f in fields {
-            guard f.count == 1 else {
-                H5Tclose(t)
-                throw .unsupportedDataType("sub-array field '\(f.name)' in an HDF5 compound type at '\(key)'")
-            }
-            let member: hid_t
+            var member: hid_t
             do { member = try memoryType(for: f.type, key: key) } catch { H5Tclose(t); throw error }
+            if !f.shape.isEmpty {
+                var dims = f.shape.map { hsize_t($0) }
+                let array = H5Tarray_create2(member, UInt32(dims.count), &dims)
+                H5Tclose(member)
+                if array < 0 { H5Tclose(t); throw HDF5Library.failure("making the sub-array type of '\(f.name)'", key) }
+                member = array
+            }
             let status = H5Tinsert(t, f.name, offset, member)
             H5Tclose(member)
             if status < 0 { H5Tclose(t); throw HDF5Library.failure("adding field '\(f.name)'", key) }
-            offset += f.type.itemSize ?? 0
+            offset += (f.type.itemSize ?? 0) * f.count
         }
         return t
     }

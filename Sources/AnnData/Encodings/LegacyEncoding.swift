@@ -1,4 +1,5 @@
 import Zarr
+import ZarrHDF5
 
 /// Nodes without `encoding-type` (stores written by anndata < 0.8), read as anndata does:
 /// the root as an AnnData; groups with `h5sparse_format` as sparse matrices; `obs`/`var`
@@ -34,12 +35,28 @@ enum LegacyEncoding {
             if case .structured(let fields) = m.dataType, frameNames.contains(leaf) {
                 return .dataFrame(try await structuredFrame(reader, path, fields))
             }
+            // anndata < 0.7 stored obsm/varm as one structured array, a field per embedding
+            // (sub-array fields: X_pca of 50 floats); anndata reads it as a dict of matrices.
+            if case .structured(let fields) = m.dataType, ["obsm", "varm"].contains(leaf) {
+                let a = try await reader.readArray(path)
+                guard a.shape.count == 1 else {
+                    throw AnnDataError.invalidElement(path: path, reason: "a legacy \(leaf) needs a 1-D structured array")
+                }
+                var d = OrderedDict<Element>()
+                for (name, column) in try fieldArrays(a, fields, path: path) { d[name] = .array(column) }
+                return .dict(d)
+            }
             let a = try await reader.readArray(path)
             switch a.dataType {
             case .string:
+                // An old .h5ad stored a string as a one-element byte-string array, which anndata's
+                // h5ad reader (not its Zarr one) turns into the string.
+                if case .fixedBytes = m.dataType, reader.store is HDF5Store, a.shape == [1], let s = try a.strings().first {
+                    return .string(s)
+                }
                 if a.shape.isEmpty, let s = try a.strings().first { return .string(s) }
                 return .strings(a)
-            case .structured: return .recArray(a)
+            case .structured: return .recArray(try unicodeFields(a))
             default: return a.shape.isEmpty ? .scalar(a) : .array(a)
             }
         }
@@ -79,26 +96,76 @@ enum LegacyEncoding {
         guard fields.count >= 1, a.shape.count == 1 else {
             throw AnnDataError.invalidElement(path: path, reason: "a legacy data frame needs a 1-D structured array")
         }
-        let n = a.shape[0]
-        let rowSize = a.dataType.itemSize ?? 0
-        var offset = 0
         var columns: [(String, Column)] = []
-        for f in fields {
-            let size = (f.type.itemSize ?? 0) * f.count
-            var bytes = [UInt8]()
-            bytes.reserveCapacity(n * size)
-            for r in 0..<n { bytes.append(contentsOf: a.bytes[(r * rowSize + offset)..<(r * rowSize + offset + size)]) }
-            offset += size
-            let col = try NDArray(dataType: f.type, shape: [n], storage: .fixed(bytes))
+        for (f, (name, col)) in zip(fields, try fieldArrays(a, fields, path: path)) {
             switch f.type {
-            case .fixedUTF32, .fixedBytes: columns.append((f.name, .strings(try col.strings())))
-            default: columns.append((f.name, .array(col)))
+            case .fixedUTF32, .fixedBytes: columns.append((name, .strings(try col.strings())))
+            default: columns.append((name, .array(col)))
             }
         }
         let (indexName, index) = columns.removeFirst()
         guard index.stringValues != nil else {
             throw AnnDataError.invalidElement(path: path, reason: "the first field of a legacy data frame must hold strings")
         }
-        return DataFrame(unchecked: index, indexName: indexName == "index" ? nil : indexName, columns: OrderedDict(columns))
+        // anndata sets the first field as the index (`set_index(columns[0])`): its name stays.
+        return DataFrame(unchecked: index, indexName: indexName, columns: OrderedDict(columns))
+    }
+
+    /// The fields of a 1-D structured array as arrays of shape `[n] + field shape`.
+    static func fieldArrays(_ a: NDArray, _ fields: [StructField], path: String) throws -> [(String, NDArray)] {
+        let n = a.shape.first ?? 0
+        let rowSize = a.dataType.itemSize ?? 0
+        let all = a.bytes
+        guard all.count == n * rowSize else {
+            throw AnnDataError.invalidElement(path: path, reason: "a structured array of \(all.count) bytes for \(n) rows of \(rowSize)")
+        }
+        var offset = 0
+        var out: [(String, NDArray)] = []
+        for f in fields {
+            let size = (f.type.itemSize ?? 0) * f.count
+            var bytes = [UInt8]()
+            bytes.reserveCapacity(n * size)
+            for r in 0..<n { bytes.append(contentsOf: all[(r * rowSize + offset)..<(r * rowSize + offset + size)]) }
+            offset += size
+            out.append((f.name, try NDArray(dataType: f.type, shape: [n] + f.shape, storage: .fixed(bytes))))
+        }
+        return out
+    }
+
+    /// A structured array with its byte-string fields made unicode (`S<n>` → `U<n>`), as
+    /// anndata's `_from_fixed_length_strings` reads old rec-arrays.
+    static func unicodeFields(_ a: NDArray) throws -> NDArray {
+        guard case .structured(let fields) = a.dataType, fields.contains(where: { if case .fixedBytes = $0.type { return true }; return false }),
+              a.shape.count == 1 else { return a }
+        let columns = try fieldArrays(a, fields, path: "")
+        var newFields = fields
+        var converted: [[UInt8]] = []
+        for (i, f) in fields.enumerated() {
+            if case .fixedBytes(let n) = f.type, f.count == 1 {
+                newFields[i].type = .fixedUTF32(length: n)
+                var out = [UInt8]()
+                out.reserveCapacity(a.shape[0] * 4 * n)
+                for s in try columns[i].1.strings() {
+                    var scalars = Array(s.unicodeScalars.prefix(n))
+                    scalars += Array(repeating: Unicode.Scalar(0), count: n - scalars.count)
+                    for u in scalars { withUnsafeBytes(of: u.value.littleEndian) { out.append(contentsOf: $0) } }
+                }
+                converted.append(out)
+            } else {
+                converted.append(columns[i].1.bytes)
+            }
+        }
+        let t = DataType.structured(newFields)
+        let rowSize = t.itemSize ?? 0
+        var bytes = [UInt8](repeating: 0, count: a.shape[0] * rowSize)
+        var offset = 0
+        for (i, f) in newFields.enumerated() {
+            let w = (f.type.itemSize ?? 0) * f.count
+            for r in 0..<a.shape[0] {
+                for k in 0..<w { bytes[r * rowSize + offset + k] = converted[i][r * w + k] }
+            }
+            offset += w
+        }
+        return try NDArray(dataType: t, shape: a.shape, storage: .fixed(bytes))
     }
 }

@@ -145,3 +145,13 @@ enum H5AD {
         }
     }
 }
+
+extension LazyAnnData {
+    /// Whether the store holds an AnnData of anndata < 0.7, whose `obs` is a structured array
+    /// (such stores are read whole: `AnnData.read`; `open` refuses them).
+    public static func isPre07(_ store: any ReadableStore) async throws -> Bool {
+        if try await store.exists("obs/.zarray") { return true }
+        guard case .array = try? await NodeMetadata.read(store, path: "obs") else { return false }
+        return true
+    }
+}

@@ -68,9 +68,25 @@ extension ConvertCommand {
         let progress = ProgressLine()
         progress.update("opening \(source) ...")
         do {
-            let lazy = try await LazyAnnData.open(src)
             var options = output.writeOptions
             options.existingStore = existing
+            let lazy: LazyAnnData
+            do {
+                lazy = try await LazyAnnData.open(src)
+            } catch {
+                // Files of anndata < 0.7 (obs and var as structured arrays) are not opened lazily:
+                // they are read whole (they are small), then written.
+                guard try await LazyAnnData.isPre07(src) else { throw error }
+                progress.update("reading \(source) (a file of anndata < 0.7, read whole) ...")
+                let adata = try await AnnData.read(from: src)
+                switch dst {
+                case .store(let store): try await adata.write(to: store, options: options)
+                case .h5ad(let path): try await adata.write(h5ad: path, options: options)
+                }
+                progress.finish()
+                print("wrote \(destination): \(adata.nObs) x \(adata.nVars), \(output.summary(destination: destination))")
+                return
+            }
             let destination = self.destination, counter = ElementCounter()
             var onElement: (@Sendable (String) -> Void)?
             if progress.enabled {

@@ -8,7 +8,7 @@ struct InfoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info", abstract: "Summarise an AnnData store: shape, columns, keys, format, sharding, compression, size.")
 
-    @Argument(help: "The store: a directory, a .zip archive, an http(s):// URL (with consolidated metadata) or an s3://bucket/prefix URL.") var store: String
+    @Argument(help: "The store: a directory, a .zip archive, an .h5ad file, an http(s):// URL (with consolidated metadata) or an s3://bucket/prefix URL.") var store: String
     @Flag(help: "Print the summary as JSON.") var json = false
     @OptionGroup var stats: StatsOption
 
@@ -20,6 +20,7 @@ struct InfoCommand: AsyncParsableCommand {
         if json {
             guard case .object(var o) = s.json else { return }
             o["size_bytes"] = size.map(JSONValue.integer) ?? .null
+            if StoreLocation.isH5AD(store) { o["format"] = "h5ad" }
             print(JSONValue.object(o).serializedString())
             return
         }
@@ -33,10 +34,17 @@ struct InfoCommand: AsyncParsableCommand {
             print("    \(name): " + keys.map { "'\($0)'" }.joined(separator: ", "))
         }
         if s.hasRaw { print("    raw: yes") }
-        print("zarr format: \(s.zarrFormat)")
-        print("sharding: " + (s.shardedCount == 0 ? "none" : "\(s.shardedCount) of \(s.arrayCount) arrays sharded"))
-        print("compression: " + s.compressors.joined(separator: ", "))
-        print("consolidated metadata: " + (s.consolidated ? (s.staleEntries.isEmpty ? "yes" : "STALE (\(s.staleEntries.count) entries)") : "no"))
+        if StoreLocation.isH5AD(store) {
+            // An HDF5 file: no Zarr format, sharding or consolidated metadata to report; its
+            // filters are shown as the codecs that read them (zlib: gzip, shuffle, lzf).
+            print("format: h5ad (HDF5)")
+            print("compression: " + s.compressors.joined(separator: ", "))
+        } else {
+            print("zarr format: \(s.zarrFormat)")
+            print("sharding: " + (s.shardedCount == 0 ? "none" : "\(s.shardedCount) of \(s.arrayCount) arrays sharded"))
+            print("compression: " + s.compressors.joined(separator: ", "))
+            print("consolidated metadata: " + (s.consolidated ? (s.staleEntries.isEmpty ? "yes" : "STALE (\(s.staleEntries.count) entries)") : "no"))
+        }
         print("size on disk: " + (size.map(Self.human) ?? "unknown (remote store)"))
     }
 

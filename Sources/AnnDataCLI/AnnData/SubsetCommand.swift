@@ -18,8 +18,8 @@ struct SubsetCommand: AsyncParsableCommand {
             query on one axis, the named rows that satisfy the query are kept, in the file's order.
             """)
 
-    @Argument(help: "The source store: a directory, a .zip archive, an http(s):// URL (with consolidated metadata) or an s3://bucket/prefix URL.") var source: String
-    @Argument(help: "The destination: a new or empty directory or s3:// prefix (an existing store only with --overwrite).") var destination: String
+    @Argument(help: "The source store: a directory, a .zip archive, an .h5ad file, an http(s):// URL (with consolidated metadata) or an s3://bucket/prefix URL.") var source: String
+    @Argument(help: "The destination: a new or empty directory or s3:// prefix, or a file ending in .h5ad (an existing store or file only with --overwrite).") var destination: String
     @Option(name: .customLong("obs-names"), help: "A file of observation names, one per line.") var obsNames: String?
     @Option(name: .customLong("var-names"), help: "A file of variable names, one per line.") var varNames: String?
     @Option(name: .customLong("obs-query"), help: "A query on obs columns (see below).") var obsQuery: String?

@@ -8,7 +8,7 @@ struct ValidateCommand: AsyncParsableCommand {
         commandName: "validate",
         abstract: "Check an AnnData store: encodings, shapes, categorical codes, sparse indptr, consolidated metadata.")
 
-    @Argument(help: "The store: a directory, a .zip archive, an http(s):// URL (with consolidated metadata) or an s3://bucket/prefix URL.") var store: String
+    @Argument(help: "The store: a directory, a .zip archive, an .h5ad file, an http(s):// URL (with consolidated metadata) or an s3://bucket/prefix URL.") var store: String
     @OptionGroup var stats: StatsOption
 
     func run() async throws {
