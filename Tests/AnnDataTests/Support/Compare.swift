@@ -72,7 +72,7 @@ struct Compare {
     }
 
     func array(_ path: String, _ g: NDArray, _ r: NDArray) -> [String] {
-        if g.dataType != r.dataType { return ["\(path): dtype \(g.dataType) != \(r.dataType)"] }
+        if g.dataType != r.dataType { return ["\(path): dtype \(Self.describe(g.dataType)) != \(Self.describe(r.dataType))"] }
         if g.shape != r.shape { return ["\(path): shape \(g.shape) != \(r.shape)"] }
         if g == r { return [] }
         if g.dataType.isFloatingPoint, let gd = try? g.doubles(), let rd = try? r.doubles(),
@@ -85,6 +85,13 @@ struct Compare {
         }
         if g.dataType == .string, (try? g.strings()) == (try? r.strings()) { return [] }
         return ["\(path): values differ"]
+    }
+
+    /// A data type for a message; structured types with their fields (`structured` alone hides
+    /// which field differs).
+    static func describe(_ t: DataType) -> String {
+        guard case .structured(let fields) = t else { return "\(t)" }
+        return "structured(" + fields.map { "\($0.name): \(describe($0.type))\($0.shape.isEmpty ? "" : "\($0.shape)")" }.joined(separator: ", ") + ")"
     }
 
     func ints(_ a: NDArray) -> [Int] { (try? a.doubles())?.map { Int($0) } ?? [] }

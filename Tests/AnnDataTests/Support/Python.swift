@@ -44,13 +44,22 @@ enum Python: String, CaseIterable, Sendable, CustomStringConvertible {
     /// Runs `anndata_fixtures.py` with `arguments`; returns exit status and combined output.
     func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
         try requireAvailable()
+        return try await run(interpreterArguments: [Python.fixtureScript.path] + arguments)
+    }
+
+    /// Runs this interpreter with `interpreterArguments` (a script and its arguments, or `-c
+    /// CODE ...`), at most two Python processes at a time; returns exit status and combined output.
+    func run(interpreterArguments: [String]) async throws -> (status: Int32, output: String) {
+        guard FileManager.default.isExecutableFile(atPath: executable.path) else {
+            throw InteropError("Python interpreter for \(self) is missing at \(executable.path); run scripts/setup to install it")
+        }
         await ProcessSlots.shared.acquire()
         defer { ProcessSlots.shared.release() }
         let exe = executable
         return try await Task.detached {
             let p = Process()
             p.executableURL = exe
-            p.arguments = [Python.fixtureScript.path] + arguments
+            p.arguments = interpreterArguments
             var env = ProcessInfo.processInfo.environment
             env["PYTHONWARNINGS"] = "ignore"
             env["OMP_NUM_THREADS"] = "1"
