@@ -38,8 +38,8 @@ public struct LoaderOptions: Sendable, Hashable {
 /// The plan of one epoch for one worker: windows of blocks, and the batches cut from each
 /// window's rows.
 ///
-/// Rows `0..<rowCount` are cut into blocks of `blockRows` contiguous rows (the last may be
-/// shorter). With `shuffle`, the block order is a permutation drawn from `(seed, epoch)`; the
+/// Rows `0..<rowCount` are cut into blocks of `blockRows` contiguous rows (the last of each
+/// segment may be shorter). With `shuffle`, the block order is a permutation drawn from `(seed, epoch)`; the
 /// worker `rank` of `worldSize` takes every `worldSize`-th block of that order, starting at
 /// `rank`, so the workers' shares are disjoint and together cover every row exactly once (their
 /// block counts differ by at most one). The worker's blocks are grouped into windows of
@@ -66,14 +66,25 @@ public struct EpochPlan: Sendable, Hashable {
 
     /// The plan of `epoch` over `rowCount` rows.
     public init(rowCount: Int, options o: LoaderOptions, epoch: Int = 0) throws(AnnDataError) {
-        guard rowCount >= 0, o.batchSize > 0, o.blockRows > 0, o.preloadBlocks > 0 else {
+        try self.init(segments: [rowCount], options: o, epoch: epoch)
+    }
+
+    /// The plan of `epoch` over consecutive segments of rows (the stores of a collection, with
+    /// these row counts): blocks never cross a segment's end.
+    public init(segments: [Int], options o: LoaderOptions, epoch: Int = 0) throws(AnnDataError) {
+        guard segments.allSatisfy({ $0 >= 0 }), o.batchSize > 0, o.blockRows > 0, o.preloadBlocks > 0 else {
             throw .invalidElement(path: "", reason: "a loader needs positive batch size, block rows and preload blocks")
         }
         guard o.worldSize > 0, (0..<o.worldSize).contains(o.rank) else {
             throw .invalidElement(path: "", reason: "rank \(o.rank) is not a worker of a world of \(o.worldSize)")
         }
         var rng = SplitMix64(seed: o.seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(truncatingIfNeeded: epoch &+ 1))
-        var blocks = stride(from: 0, to: rowCount, by: o.blockRows).map { $0..<Swift.min($0 + o.blockRows, rowCount) }
+        var blocks: [Range<Int>] = []
+        var base = 0
+        for n in segments {
+            blocks += stride(from: base, to: base + n, by: o.blockRows).map { $0..<Swift.min($0 + o.blockRows, base + n) }
+            base += n
+        }
         if o.shuffle { rng.shuffle(&blocks) }
         let mine = stride(from: o.rank, to: blocks.count, by: o.worldSize).map { blocks[$0] }
         var windows: [Window] = []

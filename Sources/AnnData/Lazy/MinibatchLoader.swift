@@ -13,7 +13,8 @@ public struct Minibatch: Sendable {
     public let obs: OrderedDict<Column>
 }
 
-/// A shuffled (or sequential) epoch of minibatches over a lazy matrix, as an `AsyncSequence`.
+/// A shuffled (or sequential) epoch of minibatches over a lazy matrix or a collection of stores,
+/// as an `AsyncSequence`.
 ///
 /// The epoch follows an `EpochPlan`: blocks of contiguous rows, `preloadBlocks` of them read
 /// together as one window (one selection read per array of X: adjacent blocks merge into one
@@ -28,8 +29,39 @@ public struct Minibatch: Sendable {
 public struct MinibatchLoader: AsyncSequence, Sendable {
     public typealias Element = Minibatch
 
-    /// The matrix the rows come from.
-    public let matrix: LazyMatrix
+    /// Where rows come from: one matrix, or a collection of stores.
+    public enum Source: Sendable {
+        /// One lazy matrix (X, a layer).
+        case matrix(LazyMatrix)
+        /// The X of a collection, aligned by var_names.
+        case collection(AnnDataCollection)
+
+        /// The number of rows.
+        public var rowCount: Int {
+            switch self {
+            case .matrix(let m): return m.rowCount
+            case .collection(let c): return c.nObs
+            }
+        }
+
+        var path: String {
+            switch self {
+            case .matrix(let m): return m.path
+            case .collection: return "X"
+            }
+        }
+
+        /// Rows (sorted, distinct) with every column.
+        func rows(_ rows: [Int]) async throws(AnnDataError) -> Matrix {
+            switch self {
+            case .matrix(let m): return try await m.select(rows: rows, columns: nil)
+            case .collection(let c): return try await c.rows(rows)
+            }
+        }
+    }
+
+    /// Where the rows come from.
+    public let source: Source
     /// The plan of this epoch for this worker.
     public let plan: EpochPlan
     /// The obs columns delivered with each batch, loaded whole when the loader is made.
@@ -43,7 +75,7 @@ public struct MinibatchLoader: AsyncSequence, Sendable {
         _ matrix: LazyMatrix, options: LoaderOptions = LoaderOptions(), epoch: Int = 0,
         obsColumns: [String] = [], from obsFrame: LazyDataFrame? = nil, denseFloat32: Bool = false
     ) async throws(AnnDataError) {
-        self.matrix = matrix
+        self.source = .matrix(matrix)
         self.plan = try EpochPlan(rowCount: matrix.rowCount, options: options, epoch: epoch)
         self.denseFloat32 = denseFloat32
         var columns = OrderedDict<Column>()
@@ -55,6 +87,49 @@ public struct MinibatchLoader: AsyncSequence, Sendable {
             for name in obsColumns { columns[name] = try await obsFrame.column(name) }
         }
         self.obs = columns
+    }
+
+    /// A loader over the X of a collection (blocks never cross from one store to the next; a
+    /// window's blocks are read with one selection per store), delivering `obsColumns` of every
+    /// store (each store needs them; numeric columns of one type, or string-valued ones:
+    /// strings, categoricals, are joined).
+    public init(
+        _ collection: AnnDataCollection, options: LoaderOptions = LoaderOptions(), epoch: Int = 0,
+        obsColumns: [String] = [], denseFloat32: Bool = false
+    ) async throws(AnnDataError) {
+        self.source = .collection(collection)
+        self.plan = try EpochPlan(segments: collection.members.map(\.nObs), options: options, epoch: epoch)
+        self.denseFloat32 = denseFloat32
+        var columns = OrderedDict<Column>()
+        for name in obsColumns {
+            var parts: [Column] = []
+            for m in collection.members { parts.append(try await m.obs.column(name)) }
+            columns[name] = try Self.joined(parts, path: "obs/" + name)
+        }
+        self.obs = columns
+    }
+
+    /// Columns of several stores, one after the other.
+    static func joined(_ parts: [Column], path: String) throws(AnnDataError) -> Column {
+        if parts.count == 1, let only = parts.first { return only }
+        let arrays = parts.compactMap { if case .array(let a) = $0 { return a } else { return nil } }
+        if arrays.count == parts.count, let first = arrays.first {
+            return .array(try annotatingSync(path) {
+                try NDArray.concatenating(arrays, dataType: first.dataType, trailingShape: Array(first.shape.dropFirst()))
+            })
+        }
+        var strings: [String] = []
+        for p in parts {
+            var values = p.stringValues
+            if case .categorical(let c) = p, let categories = try? c.categories.strings() {
+                values = c.codeValues.map { $0 >= 0 && $0 < categories.count ? categories[$0] : nil }
+            }
+            guard let values, !values.contains(where: { $0 == nil }) else {
+                throw .unsupported(path: path, reason: "stores hold this column in kinds that cannot be joined (numbers of different types, or missing values)")
+            }
+            strings += values.map { $0 ?? "" }
+        }
+        return .strings(strings)
     }
 
     /// Iterates over the epoch.
@@ -103,14 +178,14 @@ public struct MinibatchLoader: AsyncSequence, Sendable {
 
     /// One window's rows of X, in read order.
     func readWindow(_ index: Int) async throws -> Matrix {
-        try await matrix.select(rows: plan.windows[index].rows, columns: nil)
+        try await source.rows(plan.windows[index].rows)
     }
 
     /// A batch cut from a window.
     func batch(_ window: Matrix, positions: [Int], windowRows: [Int]) throws -> Minibatch {
         let rows = positions.map { windowRows[$0] }
-        var x = try window.selecting(rows: positions, columns: nil, path: matrix.path)
-        if denseFloat32 { x = .dense(try Self.denseFloat32(x, path: matrix.path)) }
+        var x = try window.selecting(rows: positions, columns: nil, path: source.path)
+        if denseFloat32 { x = .dense(try Self.denseFloat32(x, path: source.path)) }
         var columns = OrderedDict<Column>()
         for (name, c) in obs { columns[name] = try c.taking(rows, path: "obs/" + name) }
         return Minibatch(rows: rows, X: x, obs: columns)
