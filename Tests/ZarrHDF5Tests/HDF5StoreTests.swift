@@ -987,7 +987,7 @@ private struct H5Scratch {
     func expected(_ name: String) throws -> [UInt8] { try bytes(name + ".bin") }
     /// Leftover temporary files of an `.h5ad` write.
     func temporaries() throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".tmp-") }
+        try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".partial-") }
     }
 
     /// Runs `body` under the prelude; returns `OUT`.

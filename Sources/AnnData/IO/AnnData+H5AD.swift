@@ -123,7 +123,8 @@ enum H5AD {
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[..<$0]) } ?? "."
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        let temporary = (directory.isEmpty ? "" : directory + "/") + "." + name + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).h5ad"
+        // Hidden, and not ending in .h5ad: an interrupted write leaves nothing that looks like a file.
+        let temporary = (directory.isEmpty ? "" : directory + "/") + "." + name + ".partial-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let store: HDF5Store
         do { store = try await HDF5Store.create(path: temporary) } catch { throw AnnDataError.wrap(error, path: "") }
         do {
