@@ -552,6 +552,30 @@ struct HDF5StoreTests {
         try await store.close()
     }
 
+    /// Groups made implicitly (as the parents of a dataset created by its `.zarray`) are seen
+    /// as groups afterwards, even when the store had looked for them before: their attributes
+    /// are written and they are listed.
+    @Test func implicitParentsAreGroups() async throws {
+        let s = try H5Scratch("parents")
+        defer { s.remove() }
+        let store = try await HDF5Store.create(path: s.path("w.h5"))
+        #expect(try await !store.exists("p/.zgroup"))
+        #expect(try await !store.exists("p/q/.zgroup"))
+        // Attributes set before the group exists are kept until it does.
+        try await store.set("p/q/.zattrs", JSONValue.object(["early": true]).serialized())
+        try await store.set("p/q/r/.zarray", v2JSON([3], [3], "<i4"))
+        #expect(try await ZarrGroup.open(store, path: "p/q").attributes == ["early": true])
+        #expect(try await store.exists("p/.zgroup"))
+        #expect(try await store.listDirectory("p/").prefixes == ["q"])
+        try await store.set("p/.zattrs", JSONValue.object(["k": "v"]).serialized())
+        try await store.set("p/q/.zattrs", JSONValue.object(["n": 1]).serialized())
+        try await store.close()
+        let back = try await HDF5Store.open(path: s.path("w.h5"))
+        #expect(try await ZarrGroup.open(back, path: "p").attributes == ["k": "v"])
+        #expect(try await ZarrGroup.open(back, path: "p/q").attributes == ["n": 1])
+        try await back.close()
+    }
+
     // MARK: - Bad input
 
     @Test func filesThatAreNotHDF5() async throws {
