@@ -101,6 +101,9 @@ struct HDF5StoreTests {
             f.create_dataset("zero", shape=(0,), dtype="<f4")
             f.create_dataset("zero_chunked", shape=(0, 3), maxshape=(None, 3), chunks=(8, 3), dtype="<i8")
             f.create_dataset("zero_strings", shape=(0,), dtype=h5py.string_dtype())
+            # Bytes that are not UTF-8, in strings that claim to be (h5py writes what it is given).
+            f.create_dataset("bad_utf8", data=np.array([b"ok", b"\\xff\\xfe", b"a\\xc3"], dtype=object), dtype=h5py.string_dtype("utf-8"))
+            f.create_dataset("bad_utf8_fixed", data=np.array([b"ok", b"\\xff\\xfe"], dtype="S2"))
         """)
         let store = try await HDF5Store.open(path: s.path("r.h5"))
         func read(_ name: String) async throws -> NDArray { try await ZarrArray.open(store, path: name).read() }
@@ -131,6 +134,13 @@ struct HDF5StoreTests {
         let zeroChunked = try await read("zero_chunked")
         #expect(zeroChunked.shape == [0, 3])
         #expect(try await read("zero_strings").shape == [0])
+        // Invalid UTF-8: read (with replacement characters) or a typed error.
+        for name in ["bad_utf8", "bad_utf8_fixed"] {
+            do {
+                let values = try await read(name).strings()
+                #expect(values.first == "ok", "\(name)")
+            } catch is ZarrError {}
+        }
         try await store.close()
     }
 
@@ -592,6 +602,7 @@ struct HDF5StoreTests {
         for name in ["random.h5ad", "zarr.h5ad", "empty.h5ad", "signature.h5ad", "dir.h5ad", "missing.h5ad"] {
             await #expect(throws: ZarrError.self, "\(name)") { _ = try await HDF5Store.open(path: s.path(name)) }
             await #expect(throws: AnnDataError.self, "\(name)") { _ = try await AnnData.read(h5ad: s.path(name)) }
+            await #expect(throws: AnnDataError.self, "\(name)") { _ = try await LazyAnnData.open(h5ad: s.path(name)) }
         }
         do {
             _ = try await HDF5Store.open(path: s.path("missing.h5ad"))
@@ -621,6 +632,7 @@ struct HDF5StoreTests {
             try s.write("cut.h5ad", Array(full.prefix(cut)))
             await #expect(throws: ZarrError.self, "cut at \(cut) of \(full.count)") { try await readEverything(s.path("cut.h5ad")) }
             await #expect(throws: AnnDataError.self, "cut at \(cut) of \(full.count)") { _ = try await AnnData.read(h5ad: s.path("cut.h5ad")) }
+            await #expect(throws: AnnDataError.self, "cut at \(cut) of \(full.count)") { _ = try await LazyAnnData.open(h5ad: s.path("cut.h5ad")) }
         }
     }
 
