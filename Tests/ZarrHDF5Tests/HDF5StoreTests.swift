@@ -902,6 +902,40 @@ struct HDF5StoreTests {
         try await store.close()
     }
 
+    /// What `AnnData.write(h5ad:)` writes, with each compressor, anndata reads equal, with the
+    /// HDF5 filters h5py reports.
+    @Test func annDataWrittenReadsInAnndata() async throws {
+        let s = try H5Scratch("anndata")
+        defer { s.remove() }
+        let a = try anndata(rows: 5)
+        try await a.write(h5ad: s.path("none.h5ad"))
+        try await a.write(h5ad: s.path("gzip.h5ad"), options: WriteOptions(compressor: .gzip(level: 6)))
+        try await a.write(h5ad: s.path("lzf.h5ad"), options: WriteOptions(compressor: .lzf))
+        let out = try s.python("""
+        import anndata as ad
+        for name in ["none", "gzip", "lzf"]:
+            a = ad.read_h5ad(D + "/" + name + ".h5ad")
+            with h5py.File(D + "/" + name + ".h5ad", "r") as f:
+                OUT[name] = {"X": np.asarray(a.X).ravel().tolist(), "obs": list(a.obs_names), "var": list(a.var_names),
+                             "note": str(a.uns["note"]), "n": int(a.uns["n"]), "compression": f["X"].compression,
+                             "level": f["X"].compression_opts, "dtype": f["X"].dtype.str}
+        """)
+        for (name, compression, level) in [("none", nil, nil), ("gzip", "gzip", 6), ("lzf", "lzf", nil)] as [(String, String?, Int?)] {
+            let r = out[name] as? [String: Any] ?? [:]
+            #expect(r["X"] as? [Double] == (0..<10).map { Double($0) }, "\(name)")
+            #expect(r["obs"] as? [String] == (0..<5).map { "c\($0)" }, "\(name)")
+            #expect(r["var"] as? [String] == ["g0", "g1"], "\(name)")
+            #expect(r["note"] as? String == "hello", "\(name)")
+            #expect(r["n"] as? Int == 7, "\(name)")
+            #expect(r["dtype"] as? String == "<f4", "\(name)")
+            #expect(r["compression"] as? String == compression, "\(name)")
+            #expect(r["level"] as? Int == level, "\(name)")
+        }
+        let back = try await AnnData.read(h5ad: s.path("lzf.h5ad"))
+        #expect(back.X == a.X)
+        #expect(back.uns["note"] == .string("hello"))
+    }
+
     // MARK: - Atomic replacement
 
     @Test func h5adWriteReplacesAtomically() async throws {
