@@ -662,6 +662,27 @@ struct HDF5StoreTests {
         await #expect(throws: AnnDataError.self) { _ = try await AnnData.read(h5ad: s.path("x1d.h5ad")) }
     }
 
+    /// An `.h5ad` whose X claims 2^20 × 2^18 float64 values (2 TiB, never written): reading it
+    /// whole is a typed error, not an attempt to allocate it; the lazy open reads one row.
+    @Test func hostileXShapeThroughAnnData() async throws {
+        let s = try H5Scratch("hostilex")
+        defer { s.remove() }
+        _ = try s.python("""
+        import anndata as ad, pandas as pd
+        n, m = 2**20, 2**18
+        a = ad.AnnData(obs=pd.DataFrame(index=["c%d" % i for i in range(n)]), var=pd.DataFrame(index=["g%d" % i for i in range(m)]))
+        a.write_h5ad(D + "/big.h5ad")
+        with h5py.File(D + "/big.h5ad", "a") as f:
+            d = f.create_dataset("X", shape=(n, m), chunks=(64, 4096), dtype="<f8", fillvalue=0.5)
+            d.attrs["encoding-type"] = "array"
+            d.attrs["encoding-version"] = "0.2.0"
+        """)
+        await #expect(throws: AnnDataError.self) { _ = try await AnnData.read(h5ad: s.path("big.h5ad")) }
+        let lazy = try await LazyAnnData.open(h5ad: s.path("big.h5ad"))
+        #expect(lazy.nObs == 1 << 20)
+        #expect(lazy.nVars == 1 << 18)
+    }
+
     @Test func unknownFiltersAndHostileShapes() async throws {
         let s = try H5Scratch("hostile")
         defer { s.remove() }
