@@ -85,6 +85,11 @@ extension HDF5Store {
             var dims = [hsize_t](repeating: 0, count: max(rank, 1))
             if rank > 0 { H5Sget_simple_extent_dims(space, &dims, nil) }
             shape = dims.prefix(rank).map { Int(clamping: $0) }
+            // The sizes below multiply the extents (the empty ones counted as 1): a shape from
+            // the file whose bytes overflow 64 bits is refused here, before any of them.
+            guard Self.checkedBytes(shape, itemSize: element.dataType.itemSize ?? 16) != nil else {
+                throw ZarrError.invalidMetadata(path: object, reason: "the dataset's shape \(shape) holds more bytes than 64 bits can count")
+            }
         }
         if element.variableStringFields, !isNull, case .structured(let fields) = element.dataType {
             let (presented, bytes) = try HDF5Compound.materialize(d, fields: fields, count: shape.reduce(1, *), key: object)
@@ -109,6 +114,9 @@ extension HDF5Store {
                 throw HDF5Library.failure("reading the chunk shape", object)
             }
             chunkShape = dims.map { max(Int(clamping: $0), 1) }
+            guard Self.checkedBytes(chunkShape, itemSize: itemSize) != nil else {
+                throw ZarrError.invalidMetadata(path: object, reason: "the dataset's chunk shape \(chunkShape) holds more bytes than 64 bits can count")
+            }
             if element.rawBytesMatch, let filters = try Self.mappableFilters(dcpl, itemSize: itemSize, key: object) {
                 access = .rawChunks(filters: filters)
             }
@@ -156,6 +164,18 @@ extension HDF5Store {
             shape: shape, chunkShape: shape.isEmpty ? [] : chunkShape, dataType: element.dataType,
             fillValue: Self.fillValue(dcpl, element: element, key: object), zarrFormat: .v2, v2: v2)
         return DatasetInfo(element: element, access: access, metadata: metadata)
+    }
+
+    /// The bytes of `shape` (empty extents counted as 1) of `itemSize`-byte elements, or `nil`
+    /// when the product overflows `Int`.
+    static func checkedBytes(_ shape: [Int], itemSize: Int) -> Int? {
+        var total = max(itemSize, 1)
+        for n in shape {
+            let (p, o) = total.multipliedReportingOverflow(by: max(n, 1))
+            if o { return nil }
+            total = p
+        }
+        return total
     }
 
     /// The dataset's fill value when the file sets one (h5py's `fillvalue=`) and the elements are

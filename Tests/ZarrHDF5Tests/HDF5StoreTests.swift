@@ -982,6 +982,42 @@ struct HDF5StoreTests {
         try await store.close()
     }
 
+    /// Shapes whose element counts overflow 64 bits (2^40 × 2^40, never written), of every
+    /// layout and type, and an attribute whose dimensions were patched to 2^40 × 2^40: typed
+    /// errors (or fill values for what is read), never an arithmetic trap.
+    @Test func overflowingShapes() async throws {
+        let s = try H5Scratch("overflow")
+        defer { s.remove() }
+        _ = try s.python("""
+        import struct
+        with h5py.File(D + "/o.h5", "w") as f:
+            f.create_dataset("chunked", shape=(2**40, 2**40), chunks=(1, 1024), dtype="<f4")
+            f.create_dataset("contig", shape=(2**40, 2**40), dtype="<f4")
+            f.create_dataset("contig3", shape=(2, 2**40, 2**40), dtype="<f4")
+            f.create_dataset("rec", shape=(2**40, 2**40), chunks=(1, 16), dtype=[("a", "<i4"), ("s", h5py.string_dtype())])
+            f.create_dataset("str", shape=(2, 2**40, 2**40), dtype=h5py.string_dtype())
+            f.create_dataset("strc", shape=(2**40, 2**40), chunks=(1, 16), dtype=h5py.string_dtype())
+            f.create_dataset("fixed", shape=(2, 2**40, 2**40), dtype="S3")
+            g = f.create_group("g")
+            g.attrs["a"] = np.zeros((111, 113), dtype="u1")
+        b = open(D + "/o.h5", "rb").read()
+        old = struct.pack("<QQ", 111, 113)
+        assert b.count(old) == 2, b.count(old)  # dimensions and maximum dimensions
+        open(D + "/o.h5", "wb").write(b.replace(old, struct.pack("<QQ", 2**40, 2**40)))
+        """)
+        let store = try await HDF5Store.open(path: s.path("o.h5"))
+        for name in ["chunked", "contig", "contig3", "rec", "str", "strc", "fixed"] {
+            do {
+                let a = try await ZarrArray.open(store, path: name)
+                let region = a.shape.map { _ in 0..<1 }
+                _ = try await a.read(region)
+            } catch is ZarrError {}
+        }
+        _ = try await store.list(prefix: "")
+        await #expect(throws: ZarrError.self) { _ = try await store.get("g/.zattrs") }
+        try await store.close()
+    }
+
     // MARK: - Atomic replacement
 
     @Test func h5adWriteReplacesAtomically() async throws {
