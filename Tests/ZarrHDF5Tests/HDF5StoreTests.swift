@@ -1018,6 +1018,34 @@ struct HDF5StoreTests {
         try await store.close()
     }
 
+    /// An AnnData with no observations (empty X, empty index) and an array store with empty
+    /// arrays of numbers and strings write and read back, in Swift and in anndata / h5py.
+    @Test func emptyArraysWrite() async throws {
+        let s = try H5Scratch("emptywrite")
+        defer { s.remove() }
+        let empty = try anndata(rows: 0)
+        try await empty.write(h5ad: s.path("empty.h5ad"))
+        let back = try await AnnData.read(h5ad: s.path("empty.h5ad"))
+        #expect(back.nObs == 0 && back.nVars == 2)
+        let store = try await HDF5Store.create(path: s.path("w.h5"))
+        let numbers = try await ZarrArray.create(store, path: "n", metadata: try v2([0, 3], [4, 3], "<f8", compressor: #"{"id":"zlib","level":4}"#))
+        try await numbers.write(all: try NDArray([Double](), shape: [0, 3]))
+        let strings = try await ZarrArray.create(store, path: "s", metadata: try v2([0], [4], "|O", filters: #"[{"id":"vlen-utf8"}]"#, fill: "null"))
+        try await strings.write(all: try NDArray(strings: [], shape: [0]))
+        try await store.close()
+        let out = try s.python("""
+        import anndata as ad
+        a = ad.read_h5ad(D + "/empty.h5ad")
+        OUT["shape"] = list(a.shape)
+        with h5py.File(D + "/w.h5", "r") as f:
+            OUT["n"] = list(f["n"].shape)
+            OUT["s"] = list(f["s"].shape)
+        """)
+        #expect(out["shape"] as? [Int] == [0, 2])
+        #expect(out["n"] as? [Int] == [0, 3])
+        #expect(out["s"] as? [Int] == [0])
+    }
+
     // MARK: - Atomic replacement
 
     @Test func h5adWriteReplacesAtomically() async throws {
