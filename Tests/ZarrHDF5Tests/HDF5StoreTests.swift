@@ -1077,6 +1077,18 @@ struct HDF5StoreTests {
         #expect(try s.bytes("a.h5ad") == before)
         #expect(try s.temporaries().isEmpty)
 
+        // Failing midway on an element HDF5 cannot hold: a string with a NUL character.
+        var unholdable = try anndata(rows: 5)
+        unholdable.uns["zz_bad"] = .string("a\u{0}b")
+        do {
+            try await unholdable.write(h5ad: path)
+            Issue.record("a string with a NUL was written")
+        } catch {
+            #expect("\(error)".contains("NUL"), "\(error)")
+        }
+        #expect(try s.bytes("a.h5ad") == before)
+        #expect(try s.temporaries().isEmpty)
+
         // A successful overwrite replaces the file.
         try await anndata(rows: 6).write(h5ad: path, options: WriteOptions(compressor: .lzf))
         #expect(try s.bytes("a.h5ad") != before)
