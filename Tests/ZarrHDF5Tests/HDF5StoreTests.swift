@@ -599,7 +599,9 @@ struct HDF5StoreTests {
         try s.write("signature.h5ad", [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a] + [UInt8](repeating: 0xff, count: 4000))
         try FileManager.default.createDirectory(atPath: s.path("dir.h5ad"), withIntermediateDirectories: false)
         try s.write("dir.h5ad/.zgroup", Array(#"{"zarr_format": 2}"#.utf8))
-        for name in ["random.h5ad", "zarr.h5ad", "empty.h5ad", "signature.h5ad", "dir.h5ad", "missing.h5ad"] {
+        // A named pipe (nothing writes to it): refused at once, not waited on.
+        #expect(mkfifo(s.path("fifo.h5ad"), 0o600) == 0)
+        for name in ["random.h5ad", "zarr.h5ad", "empty.h5ad", "signature.h5ad", "dir.h5ad", "missing.h5ad", "fifo.h5ad"] {
             await #expect(throws: ZarrError.self, "\(name)") { _ = try await HDF5Store.open(path: s.path(name)) }
             await #expect(throws: AnnDataError.self, "\(name)") { _ = try await AnnData.read(h5ad: s.path(name)) }
             await #expect(throws: AnnDataError.self, "\(name)") { _ = try await LazyAnnData.open(h5ad: s.path(name)) }
