@@ -383,13 +383,41 @@ extension HDF5Store {
         return bytes
     }
 
-    private func readThroughLibrary(object: String, origin: [Int], info: DatasetInfo, key: String) async throws -> [UInt8] {
+    /// One chunk read with `H5Dread` of its region; `nil` when the file's chunk there was never
+    /// written (read-only stores): fill values, without reading (and converting) a whole chunk
+    /// of them.
+    private func readThroughLibrary(object: String, origin: [Int], info: DatasetInfo, key: String) async throws -> [UInt8]? {
         let m = info.metadata, element = info.element
         let chunk = m.chunkShape
         let count = zip(origin, zip(m.shape, chunk)).map { o, sc in min(sc.1, sc.0 - o) }
         let n = chunk.reduce(1, *)
-        let result = try await HDF5Library.run { () throws(ZarrError) -> NDArray in
+        let writable = isWritable
+        let result = try await HDF5Library.run { () throws(ZarrError) -> NDArray? in
             let d = try self.datasetID(object)
+            if !writable && !m.shape.isEmpty {
+                // The presented chunks of a chunked dataset are the file's chunks.
+                let dcpl = H5Dget_create_plist(d)
+                if dcpl >= 0 {
+                    defer { H5Pclose(dcpl) }
+                    // Not when the file sets a fill value the presented metadata does not carry.
+                    var defined = H5D_FILL_VALUE_UNDEFINED
+                    let ownFill = H5Pfill_value_defined(dcpl, &defined) >= 0 && defined == H5D_FILL_VALUE_USER_DEFINED
+                        && Self.fillValue(dcpl, element: element, key: key) == nil
+                    if H5Pget_layout(dcpl) == H5D_CHUNKED && !ownFill {
+                        var offsets = origin.map { hsize_t($0) }
+                        var mask: UInt32 = 0
+                        var address: haddr_t = 0
+                        var size: hsize_t = 0
+                        if H5Dget_chunk_info_by_coord(d, &offsets, &mask, &address, &size) >= 0 {
+                            if address == swh5_haddr_undef() { return nil }
+                        } else {
+                            HDF5Library.clearErrors()
+                        }
+                    }
+                } else {
+                    HDF5Library.clearErrors()
+                }
+            }
             var fileSpace = swh5_all(), memSpace = swh5_all()
             if !m.shape.isEmpty {
                 fileSpace = try HDF5Library.check(H5Dget_space(d), "reading the shape", key)
@@ -433,6 +461,7 @@ extension HDF5Store {
                 return try NDArray(dataType: element.dataType, shape: chunk, storage: .fixed(raw))
             }
         }
+        guard let result else { return nil }
         if element.strings != nil {
             return try VlenUTF8Codec().encode(result, spec: m.chunkSpec)
         }

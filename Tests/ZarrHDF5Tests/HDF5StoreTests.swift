@@ -1059,6 +1059,39 @@ struct HDF5StoreTests {
         #expect(out["s"] as? [Int] == [0])
     }
 
+    /// Chunks of a chunked dataset read through the library (strings, compound types) that were
+    /// never written are absent (fill values), not read and converted whole: one element of a
+    /// 2^27-string chunk takes no time.
+    @Test func unwrittenLibraryChunksAreAbsent() async throws {
+        let s = try H5Scratch("unwritten")
+        defer { s.remove() }
+        _ = try s.python("""
+        with h5py.File(D + "/u.h5", "w") as f:
+            d = f.create_dataset("s", shape=(100,), chunks=(10,), dtype=h5py.string_dtype())
+            d[0:10] = ["v%d" % i for i in range(10)]
+            r = f.create_dataset("rec", shape=(100,), chunks=(10,), dtype=[("a", "<i4"), ("b", "<i2")])
+            r[0:10] = np.array([(i, -i) for i in range(10)], dtype=r.dtype)
+            f.create_dataset("big", shape=(2**13, 2**14), chunks=(2**13, 2**14), dtype=h5py.string_dtype())
+            # A compound fill value of the file's own: unwritten chunks read as it.
+            t = np.dtype([("a", "<i4"), ("b", "<i2")])
+            f.create_dataset("rec_fill", shape=(20,), chunks=(10,), dtype=t, fillvalue=np.array((7, -3), dtype=t))
+        """)
+        let store = try await HDF5Store.open(path: s.path("u.h5"))
+        #expect(try await store.get("s/0") != nil)
+        #expect(try await store.get("s/5") == nil)
+        #expect(try await store.get("rec/0") != nil)
+        #expect(try await store.get("rec/5") == nil)
+        let strings = try await ZarrArray.open(store, path: "s").read().strings()
+        #expect(strings == (0..<10).map { "v\($0)" } + [String](repeating: "", count: 90))
+        var recFill: [UInt8] = []
+        for _ in 0..<20 { recFill += [7, 0, 0, 0, 0xfd, 0xff] }
+        #expect(try await ZarrArray.open(store, path: "rec_fill").read().bytes == recFill)
+        let start = ContinuousClock.now
+        #expect(try await ZarrArray.open(store, path: "big").read([0..<1, 0..<1]).strings() == [""])
+        #expect(ContinuousClock.now - start < .seconds(10))
+        try await store.close()
+    }
+
     // MARK: - Atomic replacement
 
     @Test func h5adWriteReplacesAtomically() async throws {
