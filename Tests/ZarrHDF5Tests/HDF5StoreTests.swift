@@ -345,6 +345,18 @@ struct HDF5StoreTests {
             _ = try await ZarrArray.create(store, path: "w/delta", metadata: try v2([10], [5], "<f4", filters: #"[{"id":"delta","dtype":"<f4"}]"#))
         }
         await #expect(throws: ZarrError.self) { try await store.set("w/.zmetadata", Array("{}".utf8)) }
+        // Big-endian and Fortran-order arrays are not written (HDF5 files are written C order,
+        // little-endian); neither is a v3 document.
+        await #expect(throws: ZarrError.self) {
+            _ = try await ZarrArray.create(store, path: "w/big_endian", metadata: try v2([10], [5], ">i4"))
+        }
+        await #expect(throws: ZarrError.self) {
+            try await store.set("w/fortran/.zarray", Array(#"{"zarr_format":2,"shape":[4,4],"chunks":[2,2],"dtype":"<i4","compressor":null,"filters":null,"fill_value":0,"order":"F"}"#.utf8))
+        }
+        await #expect(throws: ZarrError.self) { try await store.set("w/v3/zarr.json", Array(#"{"zarr_format":3,"node_type":"group"}"#.utf8)) }
+        // A chunk key that is not a chunk of the array.
+        await #expect(throws: ZarrError.self) { try await store.set("w/none/99", [0]) }
+        await #expect(throws: ZarrError.self) { try await store.set("w/none/a", [0]) }
         // The writable store reads back what it wrote.
         for (name, values) in written where name != "grow" && name != "shrink" {
             #expect(try await ZarrArray.open(store, path: "w/" + name).read() == values, "\(name) in the writable store")
