@@ -44,10 +44,16 @@ enum HDF5Attributes {
         let spaceClass = H5Sget_simple_extent_type(space)
         if spaceClass == H5S_NULL { return .null }
         let rank = Int(H5Sget_simple_extent_ndims(space))
+        guard rank >= 0 else { throw HDF5Library.failure("reading the rank", key) }
         var dims = [hsize_t](repeating: 0, count: max(rank, 1))
         if rank > 0 { H5Sget_simple_extent_dims(space, &dims, nil) }
-        let shape = rank == 0 ? [] : dims.prefix(rank).map { Int($0) }
-        let count = shape.reduce(1, *)
+        let shape = rank == 0 ? [] : dims.prefix(rank).map { Int(clamping: $0) }
+        // Checked: the extents come from the file.
+        var count = 1
+        for n in shape {
+            let (p, o) = count.multipliedReportingOverflow(by: n)
+            count = o ? .max : p
+        }
         guard count <= 1 << 24 else { throw .valueTooLarge(key: key, size: count, limit: 1 << 24) }
         let flat = try elements(attr, type: type, count: count, key: key, object: object)
         if rank == 0 { return flat.first ?? .null }

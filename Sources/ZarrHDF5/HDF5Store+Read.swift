@@ -85,6 +85,11 @@ extension HDF5Store {
             var dims = [hsize_t](repeating: 0, count: max(rank, 1))
             if rank > 0 { H5Sget_simple_extent_dims(space, &dims, nil) }
             shape = dims.prefix(rank).map { Int(clamping: $0) }
+            // The sizes below multiply the extents (the empty ones counted as 1): a shape from
+            // the file whose bytes overflow 64 bits is refused here, before any of them.
+            guard Self.checkedBytes(shape, itemSize: element.dataType.itemSize ?? 16) != nil else {
+                throw ZarrError.invalidMetadata(path: object, reason: "the dataset's shape \(shape) holds more bytes than 64 bits can count")
+            }
         }
         if element.variableStringFields, !isNull, case .structured(let fields) = element.dataType {
             let (presented, bytes) = try HDF5Compound.materialize(d, fields: fields, count: shape.reduce(1, *), key: object)
@@ -109,6 +114,9 @@ extension HDF5Store {
                 throw HDF5Library.failure("reading the chunk shape", object)
             }
             chunkShape = dims.map { max(Int(clamping: $0), 1) }
+            guard Self.checkedBytes(chunkShape, itemSize: itemSize) != nil else {
+                throw ZarrError.invalidMetadata(path: object, reason: "the dataset's chunk shape \(chunkShape) holds more bytes than 64 bits can count")
+            }
             if element.rawBytesMatch, let filters = try Self.mappableFilters(dcpl, itemSize: itemSize, key: object) {
                 access = .rawChunks(filters: filters)
             }
@@ -156,6 +164,18 @@ extension HDF5Store {
             shape: shape, chunkShape: shape.isEmpty ? [] : chunkShape, dataType: element.dataType,
             fillValue: Self.fillValue(dcpl, element: element, key: object), zarrFormat: .v2, v2: v2)
         return DatasetInfo(element: element, access: access, metadata: metadata)
+    }
+
+    /// The bytes of `shape` (empty extents counted as 1) of `itemSize`-byte elements, or `nil`
+    /// when the product overflows `Int`.
+    static func checkedBytes(_ shape: [Int], itemSize: Int) -> Int? {
+        var total = max(itemSize, 1)
+        for n in shape {
+            let (p, o) = total.multipliedReportingOverflow(by: max(n, 1))
+            if o { return nil }
+            total = p
+        }
+        return total
     }
 
     /// The dataset's fill value when the file sets one (h5py's `fillvalue=`) and the elements are
@@ -375,13 +395,41 @@ extension HDF5Store {
         return bytes
     }
 
-    private func readThroughLibrary(object: String, origin: [Int], info: DatasetInfo, key: String) async throws -> [UInt8] {
+    /// One chunk read with `H5Dread` of its region; `nil` when the file's chunk there was never
+    /// written (read-only stores): fill values, without reading (and converting) a whole chunk
+    /// of them.
+    private func readThroughLibrary(object: String, origin: [Int], info: DatasetInfo, key: String) async throws -> [UInt8]? {
         let m = info.metadata, element = info.element
         let chunk = m.chunkShape
         let count = zip(origin, zip(m.shape, chunk)).map { o, sc in min(sc.1, sc.0 - o) }
         let n = chunk.reduce(1, *)
-        let result = try await HDF5Library.run { () throws(ZarrError) -> NDArray in
+        let writable = isWritable
+        let result = try await HDF5Library.run { () throws(ZarrError) -> NDArray? in
             let d = try self.datasetID(object)
+            if !writable && !m.shape.isEmpty {
+                // The presented chunks of a chunked dataset are the file's chunks.
+                let dcpl = H5Dget_create_plist(d)
+                if dcpl >= 0 {
+                    defer { H5Pclose(dcpl) }
+                    // Not when the file sets a fill value the presented metadata does not carry.
+                    var defined = H5D_FILL_VALUE_UNDEFINED
+                    let ownFill = H5Pfill_value_defined(dcpl, &defined) >= 0 && defined == H5D_FILL_VALUE_USER_DEFINED
+                        && Self.fillValue(dcpl, element: element, key: key) == nil
+                    if H5Pget_layout(dcpl) == H5D_CHUNKED && !ownFill {
+                        var offsets = origin.map { hsize_t($0) }
+                        var mask: UInt32 = 0
+                        var address: haddr_t = 0
+                        var size: hsize_t = 0
+                        if H5Dget_chunk_info_by_coord(d, &offsets, &mask, &address, &size) >= 0 {
+                            if address == swh5_haddr_undef() { return nil }
+                        } else {
+                            HDF5Library.clearErrors()
+                        }
+                    }
+                } else {
+                    HDF5Library.clearErrors()
+                }
+            }
             let selection = try ChunkSelection(d, origin: origin, count: count, chunk: chunk, key: key)
             defer { selection.close() }
             let fileSpace = selection.file, memSpace = selection.memory
@@ -416,6 +464,7 @@ extension HDF5Store {
                 return try NDArray(dataType: element.dataType, shape: chunk, storage: .fixed(raw))
             }
         }
+        guard let result else { return nil }
         if element.strings != nil {
             return try VlenUTF8Codec().encode(result, spec: m.chunkSpec)
         }

@@ -133,8 +133,19 @@ extension HDF5Store {
                 H5Gclose(g)
             }
             forget(object)
+            try await createdAncestors(of: object, key: key)
         }
         try await applyPendingAttributes(object, key: key)
+    }
+
+    /// After an object was created with its missing ancestors (intermediate groups): forgets
+    /// what was cached about them ("nothing there") and applies attributes set before they
+    /// existed.
+    private func createdAncestors(of object: String, key: String) async throws {
+        let parts = object.split(separator: "/")
+        let ancestors = (0..<max(0, parts.count - 1)).map { parts[...$0].joined(separator: "/") }
+        state.withLock { s in for a in ancestors { s.kinds[a] = nil } }
+        for a in ancestors { try await applyPendingAttributes(a, key: a + "/.zattrs") }
     }
 
     private func applyPendingAttributes(_ object: String, key: String) async throws {
@@ -268,6 +279,7 @@ extension HDF5Store {
                 s.datasets[object] = info
                 s.kinds[object] = .some(.dataset)
             }
+            try await createdAncestors(of: object, key: key)
             try await applyPendingAttributes(object, key: key)
         }
     }

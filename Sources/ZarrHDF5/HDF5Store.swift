@@ -88,13 +88,24 @@ public final class HDF5Store: WritableStore, ListableStore {
         }
     }
 
-    /// Opens an existing HDF5 file for reading. A missing file and a file that is not HDF5
-    /// (no HDF5 signature: a truncated download, another format named `.h5ad`) are typed
-    /// errors naming the path.
+    /// Opens an existing HDF5 file for reading. A missing file, something that is not a regular
+    /// file (a directory, a named pipe) and a file that is not HDF5 (no HDF5 signature: a
+    /// truncated download, another format named `.h5ad`) are typed errors naming the path.
     public static func open(path: String, readLimits: ReadLimits = .standard, ioPool: BlockingIOPool = .shared) async throws -> HDF5Store {
         let fd = try await ioPool.run { () throws(ZarrError) -> Int32 in
-            let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+            // O_NONBLOCK: opening a named pipe must not wait for a writer; it is refused below.
+            let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
             if fd < 0 { throw .io(key: path, reason: String(cString: strerror(errno))) }
+            var st = stat()
+            guard fstat(fd, &st) == 0 else {
+                let reason = String(cString: strerror(errno))
+                Glibc.close(fd)
+                throw .io(key: path, reason: reason)
+            }
+            guard st.st_mode & S_IFMT == S_IFREG else {
+                Glibc.close(fd)
+                throw .invalidMetadata(path: path, reason: "not an HDF5 file (not a regular file)")
+            }
             return fd
         }
         do {

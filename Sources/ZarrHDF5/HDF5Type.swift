@@ -154,8 +154,8 @@ struct HDF5ElementType: Sendable, Hashable {
             guard H5Tget_member_value(type, i, &v) >= 0 else { return false }
             values.append(v)
         }
-        let byName = Dictionary(uniqueKeysWithValues: zip(names, values))
-        return byName["FALSE"] == 0 && byName["TRUE"] == 1
+        // Names from the file (a corrupt one may repeat a name): no dictionary that traps on it.
+        return Set(names) == ["FALSE", "TRUE"] && values[names.firstIndex(of: "FALSE") ?? 0] == 0 && values[names.firstIndex(of: "TRUE") ?? 0] == 1
     }
 
     /// A memory type (to close) that reads the elements as the packed little-endian bytes of
