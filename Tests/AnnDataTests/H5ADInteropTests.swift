@@ -12,7 +12,7 @@ import Zarr
 /// * real data: scanpy's `pbmc68k_reduced.h5ad` (`scripts/setup` puts it in `.cache/datasets`)
 ///   goes h5ad -> Swift -> Zarr -> Swift -> h5ad and both anndata versions read the result equal
 ///   to the original (`scripts/interop/compare_anndata.py`).
-@Suite("h5ad interop", .timeLimit(.minutes(10)))
+@Suite("h5ad interop", .timeLimit(.minutes(20)))
 struct H5ADInteropTests {
     static let scripts = Python.packageRoot.appendingPathComponent("scripts/interop")
     static let datasets = Python.packageRoot.appendingPathComponent(".cache/datasets")
