@@ -4,7 +4,8 @@ import Zarr
 /// of the second, ...; the variables aligned by var_names.
 ///
 /// `inner` keeps the genes every store has, in the first store's order; `outer` keeps every gene
-/// of any store, in order of first appearance, and a store's missing genes read as zeros in a
+/// of any store, in pandas' union order (`Join.aligned`: sorted, unless every store has the same
+/// genes in the same order), and a store's missing genes read as zeros in a
 /// sparse X and as NaN in a dense floating-point X (what anndata's outer `concat` gives).
 /// Opening reads each store's metadata and var index only; rows are read on demand
 /// (`rows(_:)`), one selection read per store touched, and `MinibatchLoader` streams shuffled
@@ -14,7 +15,8 @@ public struct AnnDataCollection: Sendable {
     public enum Join: String, Sendable, Hashable {
         /// The genes every store has, in the first store's order.
         case inner
-        /// Every gene of any store, in order of first appearance.
+        /// Every gene of any store (sorted, as pandas' `Index.union` sorts, unless every store has
+        /// the same genes in the same order).
         case outer
     }
 
@@ -60,16 +62,7 @@ public struct AnnDataCollection: Sendable {
             names.append(strings)
             offsets.append(offsets[offsets.count - 1] + m.nObs)
         }
-        var out: [String]
-        switch join {
-        case .inner:
-            let common = names.dropFirst().reduce(Set(names[0])) { $0.intersection($1) }
-            out = names[0].filter { common.contains($0) }
-        case .outer:
-            var seen = Set<String>()
-            out = []
-            for list in names { for n in list where seen.insert(n).inserted { out.append(n) } }
-        }
+        let out = join.aligned(names)
         self.members = members
         self.join = join
         self.varNames = out
