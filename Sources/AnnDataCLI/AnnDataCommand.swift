@@ -7,7 +7,7 @@ struct AnnDataCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "anndata",
         abstract: "Native AnnData and Zarr v2/v3 tools.",
-        subcommands: [ZarrCommand.self, ConvertCommand.self, SubsetCommand.self, ConcatCommand.self, InfoCommand.self, ValidateCommand.self]
+        subcommands: [ZarrCommand.self, ConvertCommand.self, SubsetCommand.self, ConcatCommand.self, AppendCommand.self, InfoCommand.self, ValidateCommand.self]
     )
 }
 

@@ -51,6 +51,11 @@ struct ConcatTests {
         let c3 = try Categorical(codes: [0, -1], categories: ["c10"]), c4 = try Categorical(codes: [0], categories: ["c9"])
         guard case .categorical(let m) = try Column.stacking([.categorical(c3), .categorical(c4), nil], counts: [2, 1, 2], path: "obs/c") else { return }
         #expect(try m.categories.strings() == ["c9", "c10"] && m.codeValues == [1, -1, 0, -1, -1])
+        // Numeric categories: the union in numeric order.
+        let n1 = try Categorical(codes: try NDArray([Int8(0), 1], shape: [2]), categories: try NDArray([Int64(20), 10], shape: [2]))
+        let n2 = try Categorical(codes: try NDArray([Int8(0)], shape: [1]), categories: try NDArray([Int64(5)], shape: [1]))
+        guard case .categorical(let nk) = try Column.stacking([.categorical(n1), .categorical(n2)], counts: [2, 1], path: "obs/n") else { return }
+        #expect(try nk.categories.values(as: Int64.self) == [5, 10, 20] && nk.codeValues == [2, 1, 0])
         // Kinds pandas would turn into Python objects are refused, naming the column.
         #expect(throws: AnnDataError.self) { try Column.stacking([bools, ints], counts: [2, 2], path: "obs/mixed") }
         let ordered = try Categorical(codes: [0], categories: ["lo", "hi"], ordered: true)

@@ -6,6 +6,8 @@
     check_concat.py --batch JOBS.json [--quiet]
     check_concat.py --make SRC OUTDIR [--format 2|3]
     check_concat.py --self-test SRC... [--join ...]
+    check_concat.py --append CANDIDATE DST_BEFORE SRC [--require-consolidated] [--quiet]
+    check_concat.py --make-append SRC OUTDIR [--format 2|3]
 
 Each SRC is read with the installed anndata (as `check_subset.read_anndata` reads it);
 expected = `anndata.concat(srcs, axis="obs", join=J, merge="same", label=NAME, keys=KEYS,
@@ -20,6 +22,12 @@ with Python anndata (Zarr format 3 unless `--format 2`): `part_a.zarr` = cells 0
 every other gene, without some obs columns (int32, bool, str_object, cat_unordered,
 nullable_int64, nullable_bool, str_pd_string), obsm X_umap and df, layer counts and raw. (The cell ranges overlap on purpose: concat with `--index-unique` keeps them
 apart.)
+
+`--append`: CANDIDATE is DST_BEFORE after `anndata append SRC DST`: expected =
+`anndata.concat([dst, src], join="inner", merge="first", pairwise=True)` with DST's own var,
+varm, varp, uns and raw var/varm (an append keeps them). `--make-append SRC OUTDIR` writes
+`dst.zarr` (cells 0-24) and `src.zarr` (cells 25-39) of SRC without its CSC layer (an append
+into a CSC matrix is refused). In a `--batch` job, `--append` may lead the argument list.
 
 `--batch JOBS.json`: a JSON list of argument lists (`["CANDIDATE", "SRC", ..., "--join", ...]`)
 checked in one interpreter; prints `== CANDIDATE`, the FAIL lines and `result CANDIDATE: N
@@ -46,13 +54,15 @@ import check_subset as cs  # noqa: E402
 
 fx = cs.fx
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 from scipy import sparse  # noqa: E402
 
 VALUE_OPTS = {"--join": "join", "--label": "label", "--keys": "keys", "--index-unique": "index_unique", "--format": "format"}
 
 
 def parse(argv: list[str]) -> dict:
-    out = {"positional": [], "opts": {}, "require_consolidated": False, "quiet": False, "batch": None, "make": False, "self_test": False}
+    out = {"positional": [], "opts": {}, "require_consolidated": False, "quiet": False, "batch": None, "make": False,
+           "self_test": False, "append": False, "make_append": False}
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -66,7 +76,8 @@ def parse(argv: list[str]) -> dict:
             out["batch"] = argv[i + 1]
             i += 2
             continue
-        flag = {"--require-consolidated": "require_consolidated", "--quiet": "quiet", "--make": "make", "--self-test": "self_test"}.get(a)
+        flag = {"--require-consolidated": "require_consolidated", "--quiet": "quiet", "--make": "make", "--self-test": "self_test",
+                "--append": "append", "--make-append": "make_append"}.get(a)
         if flag:
             out[flag] = True
         elif a.startswith("--"):
@@ -126,6 +137,44 @@ def check(candidate: str, srcs: list[str], opts: dict, *, require_consolidated: 
     if expected is None:
         expected = expected_concat(srcs, opts)
     return cs.check(srcs[0], candidate, {}, require_consolidated=require_consolidated, quiet=quiet, expected=expected)
+
+
+def expected_append(dst_before: str, src: str):
+    import anndata as ad
+
+    dst, new = cs.read_anndata(dst_before), cs.read_anndata(src)
+    out = ad.concat([dst, new], axis="obs", join="inner", merge="first", pairwise=True)
+    out.var = dst.var.copy()
+    for k in list(out.varm.keys()):
+        del out.varm[k]
+    for k, v in dst.varm.items():
+        out.varm[k] = v
+    for k in list(out.varp.keys()):
+        del out.varp[k]
+    for k, v in dst.varp.items():
+        out.varp[k] = v
+    out.uns = dst.uns.copy()
+    cs.restore_scalars(out.uns, cs.numeric_scalar_dtypes(dst_before))
+    if out.raw is not None and dst.raw is not None:
+        raw = ad.AnnData(X=out.raw.X, var=dst.raw.var.copy(), obs=pd.DataFrame(index=out.obs_names.copy()))
+        for k, v in dst.raw.varm.items():
+            raw.varm[k] = v
+        out.raw = raw
+    return out
+
+
+def make_append(src: str, outdir: str, fmt: int) -> int:
+    adata = cs.read_anndata(src)
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, view in {"dst.zarr": adata[:25], "src.zarr": adata[25:]}.items():
+        a = view.copy()
+        for k in [k for k, v in a.layers.items() if sparse.issparse(v) and v.format == "csc"]:
+            del a.layers[k]
+        cs.restore_scalars(a.uns, cs.numeric_scalar_dtypes(src))
+        fx.write_store(a, out / name, zarr_format=fmt, consolidate=True)
+        print(f"wrote {out / name}: {a.n_obs} x {a.n_vars}")
+    return 0
 
 
 def make(src: str, outdir: str, fmt: int) -> int:
@@ -190,15 +239,28 @@ def self_test(srcs: list[str], opts: dict) -> int:
     return 0 if ok else 1
 
 
+def run_check(a: dict, quiet: bool):
+    pos = a["positional"]
+    if a["append"]:
+        if len(pos) != 3:
+            raise cs.UsageError("--append takes CANDIDATE, DST_BEFORE and SRC")
+        return cs.check(pos[1], pos[0], {}, require_consolidated=a["require_consolidated"], quiet=quiet,
+                        expected=expected_append(pos[1], pos[2]))
+    if len(pos) < 2:
+        raise cs.UsageError("expected CANDIDATE and at least one SRC")
+    return check(pos[0], pos[1:], a["opts"], require_consolidated=a["require_consolidated"], quiet=quiet)
+
+
 def run_batch(path: str) -> int:
     jobs = json.loads(Path(path).read_text())
     passed = failed = 0
     for job in jobs:
-        label = job[0] if job else "?"
+        label = next((x for x in job if not x.startswith("--")), "?")
         print(f"== {label}")
         try:
             a = parse(job)
-            rep = check(a["positional"][0], a["positional"][1:], a["opts"], require_consolidated=a["require_consolidated"], quiet=True)
+            label = a["positional"][0]
+            rep = run_check(a, quiet=True)
             print(f"result {label}: {rep.summary()}")
             status = 0 if rep.failed == 0 else 1
         except Exception:  # noqa: BLE001
@@ -221,11 +283,13 @@ def main(argv: list[str]) -> int:
             if len(a["positional"]) != 2:
                 raise cs.UsageError("--make takes SRC and OUTDIR")
             return make(a["positional"][0], a["positional"][1], int(a["opts"].get("format", "3")))
+        if a["make_append"]:
+            if len(a["positional"]) != 2:
+                raise cs.UsageError("--make-append takes SRC and OUTDIR")
+            return make_append(a["positional"][0], a["positional"][1], int(a["opts"].get("format", "3")))
         if a["self_test"]:
             return self_test(a["positional"], a["opts"])
-        if len(a["positional"]) < 2:
-            raise cs.UsageError("expected CANDIDATE and at least one SRC")
-        rep = check(a["positional"][0], a["positional"][1:], a["opts"], require_consolidated=a["require_consolidated"], quiet=a["quiet"])
+        rep = run_check(a, quiet=a["quiet"])
         print(rep.summary())
         return 0 if rep.failed == 0 else 1
     except cs.UsageError as e:

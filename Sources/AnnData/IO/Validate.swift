@@ -19,6 +19,10 @@ public func validate(_ store: any ReadableStore, registry: EncodingRegistry = .s
         line("", "cannot open the store: \(describe(error))")
         return problems
     }
+    if let record = root.attributes[LazyAnnData.appendMarkerKey]?.object {
+        let adding = record["adding"]?.int.map(String.init) ?? "?", from = record["n_obs"]?.int.map(String.init) ?? "?"
+        line("", "an append of \(adding) cells after \(from) was interrupted: the store reads as before it; run the append again to complete it")
+    }
     var cache: [String: NodeMetadata]?
     do {
         let (nodes, stale) = try await ElementReader.metadata(of: store)

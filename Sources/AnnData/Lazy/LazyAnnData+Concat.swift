@@ -355,7 +355,7 @@ struct ConcatPlan: Sendable {
     static func same(_ a: Column, _ b: Column) -> Bool {
         if case .categorical(let x) = a, case .categorical(let y) = b, !x.ordered, !y.ordered, x.categories != y.categories {
             guard x.categories.dataType == y.categories.dataType, x.categories.count == y.categories.count,
-                  case let xs = x.categories.elements, case let ys = y.categories.elements, Set(xs) == Set(ys)
+                  case let xs = x.categories.elementKeys, case let ys = y.categories.elementKeys, Set(xs) == Set(ys)
             else { return false }
             let xc = x.codeValues, yc = y.codeValues
             return zip(xc, yc).allSatisfy { p, q in (p < 0 && q < 0) || (p >= 0 && q >= 0 && xs[p] == ys[q]) }

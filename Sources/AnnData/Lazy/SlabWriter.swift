@@ -13,10 +13,12 @@ struct SlabWriter {
     /// Bytes per row.
     let rowBytes: Int
     private var buffer: [UInt8] = []
-    /// Rows written so far.
+    /// The next row to write (the start plus the rows written so far).
     private(set) var written = 0
 
-    init(_ array: ZarrArray, options: ConcurrencyOptions) throws(AnnDataError) {
+    /// A writer of `array`'s rows from row `start` on (an append after existing rows: the first
+    /// write completes the row of chunks `start` lies in, read and rewritten once).
+    init(_ array: ZarrArray, options: ConcurrencyOptions, startingAt start: Int = 0) throws(AnnDataError) {
         guard let size = array.dataType.itemSize else {
             throw .unsupported(path: array.path, reason: "streamed writes take fixed-size values, not \(array.dataType)")
         }
@@ -24,9 +26,11 @@ struct SlabWriter {
         self.options = options
         self.slabRows = max(1, array.metadata.chunkShape.first ?? 1)
         self.rowBytes = array.shape.dropFirst().reduce(size, *)
+        self.written = start
     }
 
-    private var slabBytes: Int { slabRows * rowBytes }
+    /// The bytes that complete the current row of chunks.
+    private var slabBytes: Int { (slabRows - written % slabRows) * rowBytes }
 
     /// Appends `block` (same type and trailing shape as the array) after the rows so far.
     mutating func append(_ block: NDArray) async throws {

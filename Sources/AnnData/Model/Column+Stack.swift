@@ -114,7 +114,7 @@ extension Categorical {
                 throw .unsupported(path: path, reason: "ordered categoricals with different categories cannot be concatenated (pandas makes objects)")
             }
             categories = first.categories
-        } else if all.allSatisfy({ Set($0.categories.elements).isSubset(of: Set(first.categories.elements)) })
+        } else if all.allSatisfy({ Set($0.categories.elementKeys).isSubset(of: Set(first.categories.elementKeys)) })
                     && all.allSatisfy({ $0.categories.dataType == first.categories.dataType }) {
             // Every block's categories are among the first's: pandas' `astype` to the union
             // (equal as an unordered dtype) keeps the first block's order.

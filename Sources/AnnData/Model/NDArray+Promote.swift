@@ -91,3 +91,17 @@ extension NDArray {
         }
     }
 }
+
+extension NDArray {
+    /// Each element's bytes, for fixed-size and variable-length arrays alike: keys that tell
+    /// equal values of one data type (categories, say) apart.
+    var elementKeys: [[UInt8]] {
+        switch storage {
+        case .variable(let v): return v
+        case .fixed(let b):
+            let size = dataType.itemSize ?? 1
+            guard size > 0 else { return [] }
+            return stride(from: 0, to: b.count, by: size).map { Array(b[$0..<min($0 + size, b.count)]) }
+        }
+    }
+}
