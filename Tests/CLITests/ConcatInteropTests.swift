@@ -25,7 +25,7 @@ import Testing
     static let pythons = [("A12", Paths.root + "/.venv/bin/python"), ("A13", Paths.root + "/.venv312/bin/python")]
     static var checker: String { Paths.root + "/scripts/interop/check_concat.py" }
 
-    @Test func concatenationsPassBothAnnDataCheckers() async throws {
+    @Test func concatenationsAndAppendsPassBothAnnDataCheckers() async throws {
         let fixtures = try #require(Paths.fixtureScript, "shared/interop/anndata_fixtures.py not found (set ANNDATA_SHARED_DIR)")
         let tmp = NSTemporaryDirectory() + "anndata-concat-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
@@ -35,12 +35,16 @@ import Testing
             [py12, fixtures, "make", tmp + "/A12", "--variant", "all"],
             [py13, fixtures, "make", tmp + "/A13", "--variant", "all", "--format", "2"],
             [py12, fixtures, "make", tmp + "/X12", "--extras"],
+            [py13, fixtures, "make", tmp + "/S13", "--shard"],
         ]
         let made = try await Subprocess.bounded(makeJobs.map { job in { try await Subprocess.run(job) } })
         for r in made { try #require(r.status == 0, "make:\n\(r.output.suffix(3000))") }
         let partJobs: [[String]] = [
             [py12, Self.checker, "--make", tmp + "/A12/kitchen_sink_csr.zarr", tmp + "/P12"],
             [py13, Self.checker, "--make", tmp + "/A13/kitchen_sink.zarr", tmp + "/P13", "--format", "2"],
+            [py12, Self.checker, "--make-append", tmp + "/A12/kitchen_sink_csr.zarr", tmp + "/AP12"],
+            [py13, Self.checker, "--make-append", tmp + "/A13/kitchen_sink.zarr", tmp + "/AP13", "--format", "2"],
+            [py13, Self.checker, "--make-append", tmp + "/S13/kitchen_sink.zarr", tmp + "/APS13"],
         ]
         let parts = try await Subprocess.bounded(partJobs.map { job in { try await Subprocess.run(job) } })
         for r in parts { try #require(r.status == 0, "parts:\n\(r.output.suffix(3000))") }
@@ -87,9 +91,33 @@ import Testing
             #expect(v.status == 0, "validate \(c.id):\n\(v.output)")
             checked.append((c, candidate))
         }
-        let jobs = checked.map { c, out in
+        var jobs = checked.map { c, out in
             [out] + (c.checkSources ?? c.sources) + c.options + (c.consolidated ? ["--require-consolidated"] : [])
         }
+        // Appends: a copy of each destination gets its source appended in place (twice for the
+        // sharded one: the second append starts inside a shard the first one filled in part).
+        for set in ["AP12", "AP13", "APS13"] {
+            let before = "\(tmp)/\(set)/dst.zarr", src = "\(tmp)/\(set)/src.zarr", out = "\(tmp)/\(set)-appended.zarr"
+            try FileManager.default.copyItem(atPath: before, toPath: out)
+            let r = try await Subprocess.run([Paths.cli, "append", src, out])
+            #expect(r.status == 0, "append \(set):\n\(r.output)")
+            let v = try await Subprocess.run([Paths.cli, "validate", out])
+            #expect(v.status == 0, "validate \(set):\n\(v.output)")
+            checked.append((Case(id: "append-" + set, sources: [src]), out))
+            jobs.append(["--append", out, before, src, "--require-consolidated"])
+        }
+        let twice = "\(tmp)/APS13-twice.zarr", once = "\(tmp)/APS13-once.zarr"
+        try FileManager.default.copyItem(atPath: "\(tmp)/APS13/dst.zarr", toPath: twice)
+        for _ in 0..<2 {
+            let r = try await Subprocess.run([Paths.cli, "append", "\(tmp)/APS13/src.zarr", twice])
+            #expect(r.status == 0, "append twice:\n\(r.output)")
+        }
+        // Python's expectation for two appends: the first result, then the source again.
+        try FileManager.default.copyItem(atPath: "\(tmp)/APS13/dst.zarr", toPath: once)
+        let first = try await Subprocess.run([Paths.cli, "append", "\(tmp)/APS13/src.zarr", once])
+        #expect(first.status == 0, "\(first.output)")
+        checked.append((Case(id: "append-twice-sharded", sources: []), twice))
+        jobs.append(["--append", twice, once, "\(tmp)/APS13/src.zarr", "--require-consolidated"])
         let jobFile = tmp + "/jobs.json"
         try JSONSerialization.data(withJSONObject: jobs).write(to: URL(fileURLWithPath: jobFile))
         let results = try await Subprocess.bounded(Self.pythons.map { _, py in
@@ -123,6 +151,20 @@ import Testing
             let dst = args.filter { !$0.hasPrefix("--") && !["only-one", "lzf", "outer"].contains($0) }.last ?? ""
             if dst.contains("/bad-") { #expect(!FileManager.default.fileExists(atPath: dst), "\(why): \(dst) was written") }
         }
+        // Append refusals: nothing changes in the destination.
+        let appendTarget = tmp + "/AP12-appended.zarr"
+        let listing = try FileManager.default.subpathsOfDirectory(atPath: appendTarget).sorted()
+        let appendRefused: [(String, [String])] = [
+            ("other genes", [p12("a"), appendTarget]),
+            ("a source with another set of layers", [a12("_csr"), appendTarget]),
+            ("an .h5ad destination", [p12("a"), tmp + "/x.h5ad"]),
+            ("itself", [appendTarget, appendTarget]),
+        ]
+        for (why, args) in appendRefused {
+            let r = try await Subprocess.run([Paths.cli, "append"] + args)
+            #expect((1...127).contains(r.status) && !r.output.isEmpty, "append \(why): status \(r.status)\n\(r.output)")
+        }
+        #expect(try FileManager.default.subpathsOfDirectory(atPath: appendTarget).sorted() == listing, "a refused append changed the destination")
         // The refused source was not touched.
         let intact = try await Subprocess.run([Paths.cli, "validate", a12("_csr")])
         #expect(intact.status == 0, "\(intact.output)")

@@ -21,7 +21,7 @@ public func validate(_ store: any ReadableStore, registry: EncodingRegistry = .s
     }
     if let record = root.attributes[LazyAnnData.appendMarkerKey]?.object {
         let adding = record["adding"]?.int.map(String.init) ?? "?", from = record["n_obs"]?.int.map(String.init) ?? "?"
-        line("", "an append of \(adding) cells after \(from) was interrupted: the store reads as before it; run the append again to complete it")
+        line("", "an append of \(adding) cells after \(from) was interrupted (until it completes, readers of the consolidated metadata see the store as before): run the append again to complete it")
     }
     var cache: [String: NodeMetadata]?
     do {

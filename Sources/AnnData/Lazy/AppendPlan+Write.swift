@@ -100,15 +100,19 @@ extension AppendPlan {
                                     indptr: try array(m.path + "/indptr"), sourceNnz: data.shape[0], concurrency: concurrency)
             }
         }
-        // 2. The new shapes, 3. the marker's removal, 4. consolidated metadata.
+        // 2. The new shapes, 3. consolidated metadata, 4. the marker's removal (v2 keeps the
+        // root attributes in its consolidated copy too: consolidated once more).
         try await annotating("") {
             for a in arrays { try await NodeMetadata.write(.array(a.after), to: store, path: a.path) }
             for g in groups {
                 let shape = g.after
                 _ = try await ZarrGroup.updateAttributes(store, path: g.path) { $0["shape"] = .integers(shape) }
             }
-            _ = try await ZarrGroup.updateAttributes(store, path: "") { $0[LazyAnnData.appendMarkerKey] = nil }
             if hadConsolidated { try await ConsolidatedMetadata.consolidate(store) }
+            _ = try await ZarrGroup.updateAttributes(store, path: "") { $0[LazyAnnData.appendMarkerKey] = nil }
+            if hadConsolidated, try await NodeMetadata.read(store, path: "").zarrFormat == .v2 {
+                try await ConsolidatedMetadata.consolidate(store)
+            }
         }
     }
 
@@ -166,7 +170,17 @@ extension AppendPlan {
     /// it was before that append. Nothing happens without a record.
     static func rollBackInterrupted(_ store: any WritableStore & ListableStore) async throws(AnnDataError) {
         let root = try await annotating("") { try await NodeMetadata.read(store, path: "") }
-        guard let record = root.attributes[LazyAnnData.appendMarkerKey]?.object else { return }
+        guard let record = root.attributes[LazyAnnData.appendMarkerKey]?.object else {
+            // A Zarr v2 append interrupted after removing its record but before consolidating
+            // again: complete (the data and metadata are whole; only the consolidated copy lags).
+            try await annotating("") {
+                if let c = try await ConsolidatedMetadata.read(store, path: ""),
+                   c.nodes.contains(where: { $0.path == "" && $0.node.attributes[LazyAnnData.appendMarkerKey] != nil }) {
+                    try await ConsolidatedMetadata.consolidate(store)
+                }
+            }
+            return
+        }
         func shape(_ v: JSONValue?) -> [Int]? {
             guard let list = v?.array else { return nil }
             let ints = list.compactMap(\.int)

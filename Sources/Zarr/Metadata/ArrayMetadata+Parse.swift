@@ -99,7 +99,8 @@ extension ArrayMetadata {
             guard order == "C" || order == "F" else { throw ZarrError.invalidMetadata(path: path, reason: "order must be C or F") }
             let sep = o["dimension_separator"]?.string ?? "."
             guard sep == "." || sep == "/" else { throw ZarrError.invalidMetadata(path: path, reason: "invalid dimension_separator") }
-            let v2 = V2ArrayOptions(order: order, filters: filters, compressor: o["compressor"] ?? .null, bigEndian: parsed.bigEndian)
+            let v2 = V2ArrayOptions(order: order, filters: filters, compressor: o["compressor"] ?? .null, bigEndian: parsed.bigEndian,
+                                    explicitSeparator: o["dimension_separator"] != nil)
             let m = ArrayMetadata(
                 shape: shape, chunkShape: chunks, dataType: parsed.dataType, fillValue: fill, codecs: [],
                 chunkKeyEncoding: ChunkKeyEncoding(.v2, separator: sep), attributes: attributes, zarrFormat: .v2, v2: v2)

@@ -8,9 +8,15 @@ public struct V2ArrayOptions: Sendable, Hashable {
     public var compressor: JSONValue = .null
     /// Whether multi-byte elements are stored big-endian (`>` in the dtype).
     public var bigEndian: Bool = false
+    /// Whether the document spells out `dimension_separator` even when it is the default `"."`
+    /// (zarr-python 3 does): kept so that a document written back (metadata updates,
+    /// consolidated copies) says what the original said.
+    public var explicitSeparator: Bool = false
     /// An options value.
-    public init(order: String = "C", filters: JSONValue = .null, compressor: JSONValue = .null, bigEndian: Bool = false) {
+    public init(order: String = "C", filters: JSONValue = .null, compressor: JSONValue = .null, bigEndian: Bool = false,
+                explicitSeparator: Bool = false) {
         self.order = order; self.filters = filters; self.compressor = compressor; self.bigEndian = bigEndian
+        self.explicitSeparator = explicitSeparator
     }
 }
 
@@ -171,7 +177,7 @@ public struct ArrayMetadata: Sendable, Hashable {
             "fill_value": fillValue.json(type: dataType, v2: true),
             "order": .string(v2.order), "filters": v2.filters, "compressor": v2.compressor,
         ]
-        if chunkKeyEncoding.separator == "/" { o["dimension_separator"] = "/" }
+        if chunkKeyEncoding.separator == "/" || v2.explicitSeparator { o["dimension_separator"] = .string(chunkKeyEncoding.separator) }
         return .object(o)
     }
 }
