@@ -108,6 +108,37 @@ struct MinibatchLoaderTests {
         await #expect(throws: AnnDataError.self) { _ = try await MinibatchLoader(x, obsColumns: ["no such"], from: lazy.obs) }
     }
 
+    @Test func obsmArraysAndLayersComeWithTheirRows() async throws {
+        // 300 cells: X CSR, obsm "pca" dense float64 [300, 3] (row r: r, r+0.5, -r), a CSR layer
+        // (X doubled) and an obsm data frame (refused: only matrices travel with batches).
+        let (base, sparseX) = try await Self.store(rows: 300)
+        var adata = try await AnnData.read(from: base)
+        adata.obsm["pca"] = .array(try NDArray((0..<300).flatMap { [Double($0), Double($0) + 0.5, -Double($0)] }, shape: [300, 3]))
+        let doubled = try NDArray(try sparseX.data.values(as: Float.self).map { $0 * 2 }, shape: sparseX.data.shape)
+        adata.layers["twice"] = .sparse(try SparseMatrix(format: .csr, shape: sparseX.shape, data: doubled, indices: sparseX.indices, indptr: sparseX.indptr))
+        adata.obsm["frame"] = .dataFrame(try DataFrame(index: (0..<300).map { "c\($0)" }))
+        let store = MemoryStore()
+        var options = WriteOptions()
+        options.dispatch = { path, _, _ in path == "obsm/pca" ? .writeWith(ArrayOverrides(chunks: [32, 3])) : .write }
+        try await adata.write(to: store, options: options)
+        let lazy = try await LazyAnnData.open(store)
+        let loader = try await MinibatchLoader(lazy, options: LoaderOptions(batchSize: 25, blockRows: 20, preloadBlocks: 3, seed: 4),
+                                               obsm: ["pca"], layers: ["twice"])
+        var seen: [Int] = []
+        for try await batch in loader {
+            seen += batch.rows
+            #expect(Array(batch.matrices.keys) == ["obsm/pca", "layers/twice"])
+            let pca = try #require(batch.matrices["obsm/pca"]).toDense()
+            #expect(try pca.doubles() == batch.rows.flatMap { [Double($0), Double($0) + 0.5, -Double($0)] })
+            let x = try batch.X.toDense().values(as: Float.self)
+            let twice = try #require(batch.matrices["layers/twice"]).toDense().values(as: Float.self)
+            #expect(twice == x.map { $0 * 2 })
+        }
+        #expect(seen.sorted() == Array(0..<300))
+        await #expect(throws: AnnDataError.self) { _ = try await MinibatchLoader(lazy, obsm: ["frame"]) }
+        await #expect(throws: AnnDataError.self) { _ = try await MinibatchLoader(lazy, layers: ["none"]) }
+    }
+
     @Test func readAheadIsOneWindowAndStopsWithTheConsumer() async throws {
         // 2000 rows x 5 values in chunks of 100 values: a block of 100 rows is 5 chunks of data.
         let (base, _) = try await Self.store(rows: 2000)

@@ -11,6 +11,9 @@ public struct Minibatch: Sendable {
     public let X: Matrix
     /// The requested obs columns at those rows.
     public let obs: OrderedDict<Column>
+    /// The requested per-row matrices (`obsm/...` arrays, `layers/...`) at those rows, in batch
+    /// order and in their stored form (dense, or CSR), keyed by element path.
+    public let matrices: OrderedDict<Matrix>
 }
 
 /// A shuffled (or sequential) epoch of minibatches over a lazy matrix or a collection of stores,
@@ -19,8 +22,10 @@ public struct Minibatch: Sendable {
 /// The epoch follows an `EpochPlan`: blocks of contiguous rows, `preloadBlocks` of them read
 /// together as one window (one selection read per array of X: adjacent blocks merge into one
 /// range, and the chunks are fetched and decoded in parallel), the window's rows shuffled and
-/// cut into batches. The next window is read while the consumer works on the current one, so
-/// at most two windows are in memory (plus the obs columns asked for, loaded once); nothing
+/// cut into batches. Other matrices of the store (`obsm` arrays, layers) can travel with X: each
+/// window reads their rows too, side by side with X's. The next window is read while the
+/// consumer works on the current one, so at most two windows are in memory (plus the obs
+/// columns asked for, loaded once); nothing
 /// decoded outlives its window. Ending the iteration early, or cancelling the consuming task,
 /// cancels the read in flight.
 ///
@@ -68,16 +73,26 @@ public struct MinibatchLoader: AsyncSequence, Sendable {
     public let obs: OrderedDict<Column>
     /// Whether X is delivered as dense `float32`.
     public let denseFloat32: Bool
+    /// Other matrices read with X for each window and cut into the same batches (element path
+    /// -> matrix), for one store.
+    public let matrices: OrderedDict<LazyMatrix>
 
     /// A loader over `matrix` for `epoch`, delivering `obsColumns` (loaded now from `obsFrame`)
     /// with each batch; with `denseFloat32`, X arrives as one dense `float32` buffer per batch.
+    /// `matrices` (path -> matrix, each with `matrix`'s rows: `obsm` arrays, layers) are read
+    /// with every window and delivered in `Minibatch.matrices`.
     public init(
         _ matrix: LazyMatrix, options: LoaderOptions = LoaderOptions(), epoch: Int = 0,
-        obsColumns: [String] = [], from obsFrame: LazyDataFrame? = nil, denseFloat32: Bool = false
+        obsColumns: [String] = [], from obsFrame: LazyDataFrame? = nil, denseFloat32: Bool = false,
+        matrices: OrderedDict<LazyMatrix> = [:]
     ) async throws(AnnDataError) {
         self.source = .matrix(matrix)
         self.plan = try EpochPlan(rowCount: matrix.rowCount, options: options, epoch: epoch)
         self.denseFloat32 = denseFloat32
+        for (path, m) in matrices where m.rowCount != matrix.rowCount {
+            throw .shapeMismatch(path: path, reason: "\(m.rowCount) rows, \(matrix.path) has \(matrix.rowCount)")
+        }
+        self.matrices = matrices
         var columns = OrderedDict<Column>()
         if !obsColumns.isEmpty {
             guard let obsFrame else { throw .invalidElement(path: "obs", reason: "obs columns were asked for without an obs frame") }
@@ -100,6 +115,7 @@ public struct MinibatchLoader: AsyncSequence, Sendable {
         self.source = .collection(collection)
         self.plan = try EpochPlan(segments: collection.members.map(\.nObs), options: options, epoch: epoch)
         self.denseFloat32 = denseFloat32
+        self.matrices = [:]
         var columns = OrderedDict<Column>()
         for name in obsColumns {
             var parts: [Column] = []
@@ -107,6 +123,29 @@ public struct MinibatchLoader: AsyncSequence, Sendable {
             columns[name] = try Self.joined(parts, path: "obs/" + name)
         }
         self.obs = columns
+    }
+
+    /// A loader over the X of `adata`, delivering `obsColumns`, the `obsm` arrays named in `obsm`
+    /// and the layers named in `layers` with each batch (see `init(_:options:epoch:obsColumns:from:denseFloat32:matrices:)`).
+    public init(
+        _ adata: LazyAnnData, options: LoaderOptions = LoaderOptions(), epoch: Int = 0, obsColumns: [String] = [],
+        obsm: [String] = [], layers: [String] = [], denseFloat32: Bool = false
+    ) async throws(AnnDataError) {
+        guard let x = adata.X else { throw .missingElement(path: "X") }
+        var extra = OrderedDict<LazyMatrix>()
+        for name in obsm {
+            guard case .matrix(let m)? = adata.obsm[name] else {
+                throw adata.obsm[name] == nil ? .missingElement(path: "obsm/" + name)
+                    : .unsupported(path: "obsm/" + name, reason: "only arrays and sparse matrices can be delivered with batches")
+            }
+            extra["obsm/" + name] = m
+        }
+        for name in layers {
+            guard let m = adata.layers[name] else { throw .missingElement(path: "layers/" + name) }
+            extra["layers/" + name] = m
+        }
+        try await self.init(x, options: options, epoch: epoch, obsColumns: obsColumns, from: adata.obs, denseFloat32: denseFloat32,
+                            matrices: extra)
     }
 
     /// Columns of several stores, one after the other.
@@ -140,7 +179,7 @@ public struct MinibatchLoader: AsyncSequence, Sendable {
         let loader: MinibatchLoader
         var windowIndex = 0
         var batchIndex = 0
-        var current: Matrix?
+        var current: WindowData?
         var currentRows: [Int] = []
         let reads = WindowReads()
 
@@ -176,19 +215,37 @@ public struct MinibatchLoader: AsyncSequence, Sendable {
         }
     }
 
-    /// One window's rows of X, in read order.
-    func readWindow(_ index: Int) async throws -> Matrix {
-        try await source.rows(plan.windows[index].rows)
+    /// One window's rows of X and of the other matrices, in read order.
+    struct WindowData: Sendable {
+        let X: Matrix
+        let matrices: [Matrix]
+    }
+
+    /// One window's rows of X and of `matrices`, read side by side.
+    func readWindow(_ index: Int) async throws -> WindowData {
+        let rows = plan.windows[index].rows
+        let extra = Array(matrices.values)
+        return try await withThrowingTaskGroup(of: (Int, Matrix).self) { group in
+            group.addTask { (-1, try await source.rows(rows)) }
+            for (i, m) in extra.enumerated() { group.addTask { (i, try await m.select(rows: rows, columns: nil)) } }
+            var x: Matrix?
+            var others = [Matrix?](repeating: nil, count: extra.count)
+            for try await (i, m) in group { if i < 0 { x = m } else { others[i] = m } }
+            guard let x else { throw CancellationError() }
+            return WindowData(X: x, matrices: others.compactMap { $0 })
+        }
     }
 
     /// A batch cut from a window.
-    func batch(_ window: Matrix, positions: [Int], windowRows: [Int]) throws -> Minibatch {
+    func batch(_ window: WindowData, positions: [Int], windowRows: [Int]) throws -> Minibatch {
         let rows = positions.map { windowRows[$0] }
-        var x = try window.selecting(rows: positions, columns: nil, path: source.path)
+        var x = try window.X.selecting(rows: positions, columns: nil, path: source.path)
         if denseFloat32 { x = .dense(try Self.denseFloat32(x, path: source.path)) }
         var columns = OrderedDict<Column>()
         for (name, c) in obs { columns[name] = try c.taking(rows, path: "obs/" + name) }
-        return Minibatch(rows: rows, X: x, obs: columns)
+        var extra = OrderedDict<Matrix>()
+        for (path, m) in zip(matrices.keys, window.matrices) { extra[path] = try m.selecting(rows: positions, columns: nil, path: path) }
+        return Minibatch(rows: rows, X: x, obs: columns, matrices: extra)
     }
 
     /// A matrix as dense `float32` in C order, in one buffer.
@@ -217,7 +274,7 @@ public struct MinibatchLoader: AsyncSequence, Sendable {
 /// The window read ahead of the consumer: at most one in flight; cancelled when the iterator
 /// goes away.
 final class WindowReads: Sendable {
-    private let pending = Mutex<(index: Int, task: Task<Matrix, any Error>)?>(nil)
+    private let pending = Mutex<(index: Int, task: Task<MinibatchLoader.WindowData, any Error>)?>(nil)
 
     /// Starts reading window `index` (if it exists and is not being read).
     func start(_ index: Int, of loader: MinibatchLoader) {
@@ -230,9 +287,9 @@ final class WindowReads: Sendable {
     }
 
     /// Window `index`: the read in flight, or a new one.
-    func take(_ index: Int, of loader: MinibatchLoader) async throws -> Matrix {
+    func take(_ index: Int, of loader: MinibatchLoader) async throws -> MinibatchLoader.WindowData {
         start(index, of: loader)
-        guard let task = pending.withLock({ p -> Task<Matrix, any Error>? in
+        guard let task = pending.withLock({ p -> Task<MinibatchLoader.WindowData, any Error>? in
             defer { p = nil }
             return p?.task
         }) else { throw CancellationError() }
