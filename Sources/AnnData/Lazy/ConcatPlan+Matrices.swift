@@ -63,7 +63,7 @@ extension ConcatPlan {
         let shape = [rows.count] + spec.trailing
         guard let m = spec.parts[i] else { return NDArray(repeating: NumericPromotion.missing(type), dataType: type, shape: shape) }
         guard let cols = spec.columns[i] else {
-            return try await m.select(rows: Array(rows), columns: nil).denseValues(path: path).converted(to: type)
+            return try await m.rows(rows).denseValues(path: path).converted(to: type)
         }
         let a = try await m.select(rows: Array(rows), columns: cols.map(\.source)).denseValues(path: path)
         if cols.count == spec.outColumns, cols.enumerated().allSatisfy({ $0.offset == $0.element.out }) { return try a.converted(to: type) }
@@ -162,7 +162,8 @@ extension ConcatPlan {
                                 indices: try IntegerView.array([], like: .int64), indptr: try IntegerView.array(Array(repeating: 0, count: rows.count + 1), like: .int64))
         }
         let cols = spec.columns[i]
-        let selected = try await m.select(rows: Array(rows), columns: cols?.map(\.source))
+        // Whole rows of a CSR part: one contiguous range of indptr, data and indices.
+        let selected = cols == nil ? try await m.rows(rows) : try await m.select(rows: Array(rows), columns: cols?.map(\.source))
         var s: SparseMatrix
         switch selected {
         case .sparse(let x): s = try x.toCSR(path: path)

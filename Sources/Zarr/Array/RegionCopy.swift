@@ -78,10 +78,13 @@ enum RegionCopy {
         }
     }
 
-    /// Copies a region between two `NDArray`s of the same type.
+    /// Copies a region between two `NDArray`s of the same type, in place: `dst`'s buffer is
+    /// taken out of it while the bytes are copied, so it is never copied itself (a `switch` over
+    /// both storages would keep a second reference alive and make every call copy the whole
+    /// destination: quadratic when a shard is assembled from its inner chunks).
     static func copy(from src: NDArray, srcOrigin: [Int], to dst: inout NDArray, dstOrigin: [Int], extent: [Int]) {
-        switch (src.storage, dst.storage) {
-        case (.fixed(let s), .fixed(var d)):
+        if case .fixed(let s) = src.storage {
+            guard case .fixed(var d) = dst.storage else { return }
             dst.storage = .fixed([])
             let size = src.dataType.itemSize ?? 1
             s.withUnsafeBytes { sp in
@@ -92,12 +95,11 @@ enum RegionCopy {
                 }
             }
             dst.storage = .fixed(d)
-        case (.variable(let s), .variable(var d)):
+        } else if case .variable(let s) = src.storage {
+            guard case .variable(var d) = dst.storage else { return }
             dst.storage = .variable([])
             copy(from: s, srcShape: src.shape, srcOrigin: srcOrigin, to: &d, dstShape: dst.shape, dstOrigin: dstOrigin, extent: extent)
             dst.storage = .variable(d)
-        default:
-            break
         }
     }
 }
