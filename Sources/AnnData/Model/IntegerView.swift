@@ -19,7 +19,6 @@ enum IntegerView {
         return found
     }
 
-    /// The first position whose value lies outside `range`.
     /// `values` as a 1-D array of `type` (an integer type; Int64 otherwise); throws when a value
     /// does not fit.
     static func array(_ values: [Int], like type: DataType) throws -> NDArray {
@@ -44,9 +43,38 @@ enum IntegerView {
         }
     }
 
+    /// The first position whose value lies outside `range`. Cost: one branch-free min/max pass
+    /// (vectorised) over the values; the position is searched only when one is outside.
     static func firstIndex(_ a: NDArray, outside range: Range<Int>) -> Int? {
         let lo = range.lowerBound, hi = range.upperBound
+        if let (mn, mx) = bounds(a), mn >= lo, mx < hi { return nil }
         return scan(a) { _, v in v < lo || v >= hi }
+    }
+
+    /// The smallest and largest value (`nil` for an empty or non-integer array).
+    static func bounds(_ a: NDArray) -> (Int, Int)? {
+        guard case .fixed(let bytes) = a.storage, a.count > 0 else { return nil }
+        func run<T: FixedWidthInteger>(_: T.Type) -> (Int, Int) {
+            bytes.withUnsafeBytes { raw in
+                let n = raw.count / MemoryLayout<T>.size
+                var mn = T.max, mx = T.min
+                for i in 0..<n {
+                    let v = raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)
+                    mn = Swift.min(mn, v); mx = Swift.max(mx, v)
+                }
+                return (Int(truncatingIfNeeded: mn), Int(truncatingIfNeeded: mx))
+            }
+        }
+        switch a.dataType {
+        case .int8: return run(Int8.self)
+        case .uint8: return run(UInt8.self)
+        case .int16: return run(Int16.self)
+        case .uint16: return run(UInt16.self)
+        case .int32: return run(Int32.self)
+        case .uint32: return run(UInt32.self)
+        case .int64: return run(Int64.self)
+        default: return nil  // uint64 may not fit Int: scanned
+        }
     }
 
     /// The first position whose value is smaller than the one before it.
