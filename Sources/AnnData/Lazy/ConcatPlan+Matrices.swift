@@ -172,7 +172,11 @@ extension ConcatPlan {
         var indices = s.indices
         if let cols {
             let targets = cols.map(\.out)
-            indices = try IntegerView.array(IntegerView.ints(s.indices).map { targets[$0] }, like: .int64)
+            let mapped = try IntegerView.ints(s.indices).map { i throws -> Int in
+                guard i >= 0, i < targets.count else { throw ZarrError.valueMismatch("'\(path)': column index \(i) outside 0..<\(targets.count)") }
+                return targets[i]
+            }
+            indices = try IntegerView.array(mapped, like: .int64)
         }
         return SparseMatrix(unchecked: .csr, shape: shape, data: try s.data.converted(to: dataType), indices: indices, indptr: s.indptr)
     }

@@ -7,6 +7,10 @@ extension SparseMatrix {
         guard format == .csc else { return self }
         let rows = shape[0], size = data.dataType.itemSize ?? 0
         let rowOf = IntegerView.ints(indices), ptr = IntegerView.ints(indptr)
+        guard ptr.count == shape[1] + 1, ptr.first == 0, ptr.last == rowOf.count, zip(ptr, ptr.dropFirst()).allSatisfy({ $0 <= $1 }),
+              data.count == rowOf.count else {
+            throw .invalidElement(path: path, reason: "indptr of the CSC matrix is not monotone from 0 to nnz \(rowOf.count)")
+        }
         var counts = [Int](repeating: 0, count: rows + 1)
         for r in rowOf {
             guard r >= 0, r < rows else { throw .invalidElement(path: path, reason: "row index \(r) is outside 0..<\(rows)") }
