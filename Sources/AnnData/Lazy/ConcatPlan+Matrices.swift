@@ -137,20 +137,8 @@ extension ConcatPlan {
             guard indptrOut.written == nObs + 1 else { throw ZarrError.valueMismatch("'\(path)': \(indptrOut.written - 1) rows written for \(nObs)") }
             return offset
         }
-        // Column selections and zeros of dense parts leave fewer entries than the bound: the
-        // arrays end where the entries do (no chunk beyond the new shape was written).
-        var finalData = dataMeta, finalIndices = indicesMeta
-        finalData.shape = [total]; finalIndices.shape = [total]
-        if total != upper {
-            let d = finalData, i = finalIndices
-            try await annotating(path) {
-                try await NodeMetadata.write(.array(d), to: w.store, path: path + "/data")
-                try await NodeMetadata.write(.array(i), to: w.store, path: path + "/indices")
-            }
-        }
-        w.recorder.record(path + "/data", .array(finalData))
-        w.recorder.record(path + "/indices", .array(finalIndices))
-        w.recorder.record(path + "/indptr", .array(indptrMeta))
+        // Column selections and zeros of dense parts leave fewer entries than the bound.
+        try await LazyAnnDataView.finishSparse(w, at: path, data: dataMeta, indices: indicesMeta, indptr: indptrMeta, entries: total)
     }
 
     /// Rows `rows` of part `i` as CSR with the output columns, values as `dataType`, indices

@@ -28,20 +28,8 @@ extension LazyAnnData {
         progress: (@Sendable (String) -> Void)? = nil
     ) async throws(AnnDataError) {
         let plan = try await ConcatPlan(members, options: options)
-        if let local = store as? LocalStore {
-            try await annotating("") {
-                try await LocalStoreReplacement.write(root: local.root, existing: writeOptions.existingStore, metrics: local.metrics, ioPool: local.ioPool) { fresh in
-                    try await plan.write(to: fresh, options: writeOptions, registry: registry, progress: progress)
-                }
-            }
-            return
-        }
-        try await annotating("") {
-            try writeOptions.existingStore.check(try await StoreContents.inspect(store), destination: store.storeDescription)
-            try await withRootWrittenLast(store) { wrapped in
-                try await NodeMetadata.removeNode(wrapped, path: "")
-                try await plan.write(to: wrapped, options: writeOptions, registry: registry, progress: progress)
-            }
+        try await LazyAnnDataView.writeNewStore(store, existing: writeOptions.existingStore) { fresh in
+            try await plan.write(to: fresh, options: writeOptions, registry: registry, progress: progress)
         }
     }
 

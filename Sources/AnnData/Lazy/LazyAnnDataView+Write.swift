@@ -17,19 +17,30 @@ extension LazyAnnDataView {
         to store: any WritableStore, options: WriteOptions = WriteOptions(), registry: EncodingRegistry = .standard,
         progress: (@Sendable (String) -> Void)? = nil
     ) async throws(AnnDataError) {
+        try await Self.writeNewStore(store, existing: options.existingStore) { fresh in
+            try await self.writeFresh(to: fresh, options: options, registry: registry, progress: progress)
+        }
+    }
+
+    /// Writes a new AnnData into `store` through `body`, with `AnnData.write`'s destination
+    /// rules: a `LocalStore` is written beside the destination and swapped in when complete;
+    /// another store is checked against `existing`, cleared, and gets its root metadata last.
+    static func writeNewStore(
+        _ store: any WritableStore, existing: ExistingStorePolicy, _ body: (any WritableStore) async throws -> Void
+    ) async throws(AnnDataError) {
         if let local = store as? LocalStore {
             try await annotating("") {
-                try await LocalStoreReplacement.write(root: local.root, existing: options.existingStore, metrics: local.metrics, ioPool: local.ioPool) { fresh in
-                    try await self.writeFresh(to: fresh, options: options, registry: registry, progress: progress)
+                try await LocalStoreReplacement.write(root: local.root, existing: existing, metrics: local.metrics, ioPool: local.ioPool) { fresh in
+                    try await body(fresh)
                 }
             }
             return
         }
         try await annotating("") {
-            try options.existingStore.check(try await StoreContents.inspect(store), destination: store.storeDescription)
+            try existing.check(try await StoreContents.inspect(store), destination: store.storeDescription)
             try await withRootWrittenLast(store) { wrapped in
                 try await NodeMetadata.removeNode(wrapped, path: "")
-                try await self.writeFresh(to: wrapped, options: options, registry: registry, progress: progress)
+                try await body(wrapped)
             }
         }
     }
@@ -214,11 +225,19 @@ extension LazyAnnDataView {
             try await dataOut.finish(); try await indicesOut.finish(); try await indptrOut.finish()
             return offset
         }
-        // With a minor selection fewer entries may remain: the arrays end where the entries do
-        // (every chunk written so far lies inside the new shape; no chunk beyond it exists).
-        var finalData = dataMeta, finalIndices = indicesMeta
-        finalData.shape = [total]; finalIndices.shape = [total]
-        if total != upper {
+        // With a minor selection fewer entries may remain: the arrays end where the entries do.
+        try await Self.finishSparse(w, at: path, data: dataMeta, indices: indicesMeta, indptr: indptrMeta, entries: total)
+    }
+
+    /// Records the three arrays of a sparse matrix streamed with `data`/`indices` sized for an
+    /// upper bound of entries, shrinking them to the `entries` written (every chunk written
+    /// lies inside the new shape; none exists beyond it).
+    static func finishSparse(
+        _ w: ElementWriter, at path: String, data: ArrayMetadata, indices: ArrayMetadata, indptr: ArrayMetadata, entries: Int
+    ) async throws(AnnDataError) {
+        var finalData = data, finalIndices = indices
+        finalData.shape = [entries]; finalIndices.shape = [entries]
+        if data.shape != [entries] {
             let d = finalData, i = finalIndices
             try await annotating(path) {
                 try await NodeMetadata.write(.array(d), to: w.store, path: path + "/data")
@@ -227,7 +246,7 @@ extension LazyAnnDataView {
         }
         w.recorder.record(path + "/data", .array(finalData))
         w.recorder.record(path + "/indices", .array(finalIndices))
-        w.recorder.record(path + "/indptr", .array(indptrMeta))
+        w.recorder.record(path + "/indptr", .array(indptr))
     }
 
     /// `w` with the shard shape a streamed array of `shape` gets under `.auto` sharding: inner
