@@ -108,6 +108,45 @@ struct MinibatchLoaderTests {
         await #expect(throws: AnnDataError.self) { _ = try await MinibatchLoader(x, obsColumns: ["no such"], from: lazy.obs) }
     }
 
+    @Test func recycledWindowBuffersLeaveHeldBatchesIntact() async throws {
+        // 1234 rows on disk (X CSR and a dense layer; sharded and plain chunks): many windows,
+        // so later windows decode into the buffers of consumed ones. Every batch is kept until
+        // the epoch ends and must still equal the eager rows — also in sequential mode with a
+        // batch as big as the window, where a batch could share the window's memory.
+        let (base, X) = try await Self.store(rows: 1234)
+        var adata = try await AnnData.read(from: base)
+        adata.layers["dense"] = .dense(try X.toDense())
+        for sharded in [false, true] {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loader-recycle-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            var options = WriteOptions(sharding: sharded ? .auto : .off)
+            options.dispatch = { path, _, _ in
+                switch path {
+                case "X": return .writeWith(ArrayOverrides(chunks: [64], shards: sharded ? [1024] : nil))
+                case "layers/dense": return .writeWith(ArrayOverrides(chunks: [16, 50], shards: sharded ? [128, 50] : nil))
+                default: return .write
+                }
+            }
+            try await adata.write(to: LocalStore(root: dir), options: options)
+            let lazy = try await LazyAnnData.open(LocalStore(root: dir))
+            let x = try #require(lazy.X)
+            let layer = try #require(lazy.layers["dense"])
+            for o in [LoaderOptions(batchSize: 50, blockRows: 40, preloadBlocks: 3, seed: 3),
+                      LoaderOptions(batchSize: 120, blockRows: 40, preloadBlocks: 3, shuffle: false)] {
+                let loader = try await MinibatchLoader(x, options: o, matrices: ["layers/dense": layer])
+                #expect(loader.plan.windows.count > 4)
+                var kept: [Minibatch] = []
+                for try await batch in loader { kept.append(batch) }
+                #expect(kept.flatMap(\.rows).sorted() == Array(0..<1234))
+                for batch in kept {
+                    let expected = try X.selecting(rows: batch.rows, columns: nil)
+                    #expect(batch.X == .sparse(expected), "sharded \(sharded), rows \(batch.rows.prefix(3))...")
+                    #expect(try batch.matrices["layers/dense"]?.toDense() == (try expected.toDense()))
+                }
+            }
+        }
+    }
+
     @Test func obsmArraysAndLayersComeWithTheirRows() async throws {
         // 300 cells: X CSR, obsm "pca" dense float64 [300, 3] (row r: r, r+0.5, -r), a CSR layer
         // (X doubled) and an obsm data frame (refused: only matrices travel with batches).

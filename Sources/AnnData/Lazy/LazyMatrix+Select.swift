@@ -12,7 +12,11 @@ extension LazyMatrix {
     /// the kept entries are found from `indices` and only the chunks of `data` that hold them
     /// are read. Reading one column of a CSR matrix therefore reads `indptr` and `indices`
     /// whole once and `data` where that column has values.
-    public func select(rows: [Int]?, columns: [Int]?) async throws(AnnDataError) -> Matrix {
+    ///
+    /// With `recycler`, the big arrays of the result (a dense matrix's values; a sparse one's
+    /// `data` and `indices` when no minor-axis selection filters them) are decoded into
+    /// buffers taken from it, and can be given back once used (`BufferRecycler.recycle`).
+    public func select(rows: [Int]?, columns: [Int]?, recycling recycler: BufferRecycler? = nil) async throws(AnnDataError) -> Matrix {
         try check(rows, extent: shape[0], axis: "row")
         if let columns {
             guard shape.count >= 2 else { throw .invalidElement(path: path, reason: "a 1-D array has no columns to select") }
@@ -25,10 +29,11 @@ extension LazyMatrix {
             if let rows { selection[0] = .indices(rows) }
             if let columns { selection[1] = .indices(columns) }
             let sel = selection
-            return .dense(try await annotating(path) { try await a.read(sel, options: conc) })
+            return .dense(try await annotating(path) { try await a.read(sel, recycling: recycler, options: conc) })
         case .sparse(let format, let data, let indices, let indptr):
             let (major, minor) = format == .csr ? (rows, columns) : (columns, rows)
-            return .sparse(try await sparseSelect(format, major: major, minor: minor, data: data, indices: indices, indptr: indptr))
+            return .sparse(try await sparseSelect(format, major: major, minor: minor, data: data, indices: indices, indptr: indptr,
+                                                  recycling: recycler))
         }
     }
 
@@ -76,7 +81,8 @@ extension LazyMatrix {
     }
 
     func sparseSelect(
-        _ format: SparseMatrix.Format, major: [Int]?, minor: [Int]?, data: ZarrArray, indices: ZarrArray, indptr: ZarrArray
+        _ format: SparseMatrix.Format, major: [Int]?, minor: [Int]?, data: ZarrArray, indices: ZarrArray, indptr: ZarrArray,
+        recycling recycler: BufferRecycler? = nil
     ) async throws(AnnDataError) -> SparseMatrix {
         let majorExtent = format == .csr ? shape[0] : shape[1]
         let minorExtent = format == .csr ? shape[1] : shape[0]
@@ -86,7 +92,7 @@ extension LazyMatrix {
         let ptrType = indptr.metadata.dataType
         guard let map else {
             return try await sparsePart(format, spans: spans, majorCount: major?.count ?? majorExtent, minorExtent: minorExtent,
-                                        minor: nil, data: data, indices: indices, indptrType: ptrType)
+                                        minor: nil, data: data, indices: indices, indptrType: ptrType, recycling: recycler)
         }
         // A minor-axis filter keeps few of the entries it reads: read them in blocks of about
         // `filterBlockEntries` (whole rows), so that the indices read for filtering never need
@@ -134,7 +140,7 @@ extension LazyMatrix {
     /// `indices` of the spans, then `data` of the kept entries only (as runs).
     func sparsePart(
         _ format: SparseMatrix.Format, spans: [Range<Int>], majorCount: Int, minorExtent: Int, minor: MinorAxisMap?,
-        data: ZarrArray, indices: ZarrArray, indptrType: DataType
+        data: ZarrArray, indices: ZarrArray, indptrType: DataType, recycling recycler: BufferRecycler? = nil
     ) async throws(AnnDataError) -> SparseMatrix {
         let conc = concurrency
         let lengths = spans.map(\.count)
@@ -182,8 +188,8 @@ extension LazyMatrix {
             newLengths = kept.lengths
             minorCount = minor.outputCount
         } else {
-            async let v = annotating(path + "/data") { try await data.read(selection, options: conc) }
-            async let i = annotating(path + "/indices") { try await indices.read(selection, options: conc) }
+            async let v = annotating(path + "/data") { try await data.read(selection, recycling: recycler, options: conc) }
+            async let i = annotating(path + "/indices") { try await indices.read(selection, recycling: recycler, options: conc) }
             do { (values, minorIndices) = (try await v, try await i) } catch { throw AnnDataError.wrap(error, path: path) }
         }
         var ptr = [0]

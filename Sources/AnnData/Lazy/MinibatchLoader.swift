@@ -56,10 +56,11 @@ public struct MinibatchLoader: AsyncSequence, Sendable {
             }
         }
 
-        /// Rows (sorted, distinct) with every column.
-        func rows(_ rows: [Int]) async throws(AnnDataError) -> Matrix {
+        /// Rows (sorted, distinct) with every column; one matrix's big arrays are decoded into
+        /// buffers from `recycler`.
+        func rows(_ rows: [Int], recycling recycler: BufferRecycler?) async throws(AnnDataError) -> Matrix {
             switch self {
-            case .matrix(let m): return try await m.select(rows: rows, columns: nil)
+            case .matrix(let m): return try await m.select(rows: rows, columns: nil, recycling: recycler)
             case .collection(let c): return try await c.rows(rows)
             }
         }
@@ -174,16 +175,22 @@ public struct MinibatchLoader: AsyncSequence, Sendable {
     /// Iterates over the epoch.
     public func makeAsyncIterator() -> Iterator { Iterator(loader: self) }
 
-    /// The iterator: the current window's batches, the next window being read.
+    /// The iterator: the current window's batches, the next window being read. A window's
+    /// buffers, once all its batches are cut, are recycled for the window after next, so that
+    /// an epoch maps its memory once instead of once per window.
     public struct Iterator: AsyncIteratorProtocol {
         let loader: MinibatchLoader
         var windowIndex = 0
         var batchIndex = 0
         var current: WindowData?
         var currentRows: [Int] = []
-        let reads = WindowReads()
+        let reads: WindowReads
 
-        init(loader: MinibatchLoader) { self.loader = loader }
+        init(loader: MinibatchLoader) {
+            self.loader = loader
+            // One window's big arrays: X's data and indices (or values), and each other matrix's.
+            self.reads = WindowReads(recycler: BufferRecycler(limit: 2 * (1 + loader.matrices.count)))
+        }
 
         /// The next batch, `nil` after the last; a failed read throws and ends the epoch.
         public mutating func next() async throws -> Minibatch? {
@@ -210,7 +217,10 @@ public struct MinibatchLoader: AsyncSequence, Sendable {
                 }
                 windowIndex += 1
                 batchIndex = 0
-                current = nil
+                if let done = current {
+                    current = nil
+                    reads.recycle(done)
+                }
             }
         }
     }
@@ -221,13 +231,14 @@ public struct MinibatchLoader: AsyncSequence, Sendable {
         let matrices: [Matrix]
     }
 
-    /// One window's rows of X and of `matrices`, read side by side.
-    func readWindow(_ index: Int) async throws -> WindowData {
+    /// One window's rows of X and of `matrices`, read side by side into buffers from
+    /// `recycler`.
+    func readWindow(_ index: Int, recycling recycler: BufferRecycler?) async throws -> WindowData {
         let rows = plan.windows[index].rows
         let extra = Array(matrices.values)
         return try await withThrowingTaskGroup(of: (Int, Matrix).self) { group in
-            group.addTask { (-1, try await source.rows(rows)) }
-            for (i, m) in extra.enumerated() { group.addTask { (i, try await m.select(rows: rows, columns: nil)) } }
+            group.addTask { (-1, try await source.rows(rows, recycling: recycler)) }
+            for (i, m) in extra.enumerated() { group.addTask { (i, try await m.select(rows: rows, columns: nil, recycling: recycler)) } }
             var x: Matrix?
             var others = [Matrix?](repeating: nil, count: extra.count)
             for try await (i, m) in group { if i < 0 { x = m } else { others[i] = m } }
@@ -272,9 +283,26 @@ public struct MinibatchLoader: AsyncSequence, Sendable {
 }
 
 /// The window read ahead of the consumer: at most one in flight; cancelled when the iterator
-/// goes away.
+/// goes away. Reads decode into buffers of windows already consumed (`recycle`).
 final class WindowReads: Sendable {
     private let pending = Mutex<(index: Int, task: Task<MinibatchLoader.WindowData, any Error>)?>(nil)
+    let recycler: BufferRecycler
+
+    init(recycler: BufferRecycler) { self.recycler = recycler }
+
+    /// Gives the big arrays of a consumed window back for the next reads (batches are cut
+    /// as copies, so nothing else holds them; if something did, reuse would copy first).
+    func recycle(_ window: consuming MinibatchLoader.WindowData) {
+        let w = window
+        for m in [w.X] + w.matrices {
+            switch m {
+            case .dense(let a): recycler.recycle(a)
+            case .sparse(let s):
+                recycler.recycle(s.data)
+                recycler.recycle(s.indices)
+            }
+        }
+    }
 
     /// Starts reading window `index` (if it exists and is not being read).
     func start(_ index: Int, of loader: MinibatchLoader) {
@@ -282,7 +310,8 @@ final class WindowReads: Sendable {
         pending.withLock { p in
             if p?.index == index { return }
             p?.task.cancel()
-            p = (index, Task { try await loader.readWindow(index) })
+            let recycler = self.recycler
+            p = (index, Task { try await loader.readWindow(index, recycling: recycler) })
         }
     }
 

@@ -27,8 +27,19 @@ extension ZarrArray {
     /// batches; decoding runs on `options.codecThreads` threads, straight into the result
     /// where a whole chunk lands contiguously. Missing chunks read as the fill value.
     public func read(_ selection: [DimensionSelection], options: ConcurrencyOptions = .automatic) async throws -> NDArray {
+        try await read(selection, recycling: nil, options: options)
+    }
+
+    /// Reads an orthogonal selection (see `read(_:options:)`) into a buffer taken from
+    /// `recycler` when it holds one big enough (fixed-size elements): no fresh pages, so no
+    /// page faults. Give the result's storage back with `BufferRecycler.recycle(_:)` once it is
+    /// no longer used. A new buffer made for a recycled read gets an eighth more capacity, so
+    /// that the next read of about the same size fits in it.
+    public func read(
+        _ selection: [DimensionSelection], recycling recycler: BufferRecycler?, options: ConcurrencyOptions = .automatic
+    ) async throws -> NDArray {
         var plan = try SelectionPlan(array: self, selection: selection)
-        var out = try NDArray.uninitialized(dataType: dataType, shape: plan.shape, hugePages: options.hugePages)
+        var out = try NDArray.uninitialized(dataType: dataType, shape: plan.shape, hugePages: options.hugePages, recycling: recycler)
         plan.locateChunks(metadata.chunkShape)
         let scratch = ScratchBuffers(count: options.codecThreads)
         switch out.storage {
@@ -105,6 +116,7 @@ extension ZarrArray {
         if total == 0 { return }
         let batch = Swift.max(4 * options.codecThreads, 16)
         let batches = (total + batch - 1) / batch
+        let recycling = store as? any BufferRecyclingStore
         try await withThrowingTaskGroup(of: [PieceJob].self) { group in
             group.addTask { try await self.fetch(plan, 0..<Swift.min(batch, total), options: options) }
             var done = 0
@@ -115,6 +127,8 @@ extension ZarrArray {
                     group.addTask { try await self.fetch(plan, range, options: options) }
                 }
                 try decode(jobs)
+                // Decoded: the encoded bytes can hold a later read's.
+                recycling?.recycle(jobs.compactMap(\.piece.bytes))
             }
         }
     }
@@ -386,10 +400,26 @@ extension NDArray {
     /// before it is returned); variable-length arrays start empty. `hugePages`: see
     /// `ConcurrencyOptions.hugePages`.
     /// Throws instead of trapping when the size overflows or exceeds what can be allocated.
-    static func uninitialized(dataType: DataType, shape: [Int], hugePages: Bool = false) throws(ZarrError) -> NDArray {
+    static func uninitialized(
+        dataType: DataType, shape: [Int], hugePages: Bool = false, recycling recycler: BufferRecycler? = nil
+    ) throws(ZarrError) -> NDArray {
         let n = try LargeBuffer.checkedCount(shape, what: "an array")
         if let size = dataType.itemSize {
             let total = try LargeBuffer.checkedBytes(count: n, itemSize: size, what: "an array of shape \(shape)")
+            if let recycler {
+                if let reused = recycler.reused(total) {
+                    return NDArray(unchecked: dataType, shape: shape, storage: .fixed(reused))
+                }
+                let (roomy, overflow) = total.addingReportingOverflow(total / 8)
+                let capacity = overflow ? total : roomy
+                try LargeBuffer.checkAllocatable(capacity, what: "an array of shape \(shape)")
+                try LargeBuffer.probe(capacity, what: "an array of shape \(shape)")
+                let bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+                    if hugePages { LargeBuffer.adviseHugePages(UnsafeMutableRawBufferPointer(buffer)) }
+                    initialized = total
+                }
+                return NDArray(unchecked: dataType, shape: shape, storage: .fixed(bytes))
+            }
             let bytes = try LargeBuffer.bytes(total, what: "an array of shape \(shape)") { buffer in
                 if hugePages { LargeBuffer.adviseHugePages(UnsafeMutableRawBufferPointer(buffer)) }
                 return total

@@ -280,23 +280,34 @@ enum LocalFS {
         }
     }
 
-    /// Reads `count` bytes at `offset` of `fd`.
-    static func read(_ fd: Int32, offset: Int, count: Int, key: String) throws(ZarrError) -> [UInt8] {
+    /// Reads `count` bytes at `offset` of `fd`, into a buffer from `recycler` when it has one
+    /// big enough.
+    static func read(_ fd: Int32, offset: Int, count: Int, key: String, recycling recycler: BufferRecycler? = nil) throws(ZarrError) -> [UInt8] {
         var failure: ZarrError?
-        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buf, initialized in
-            guard let base = buf.baseAddress else { return }
+        /// Fills `base` from the file; the bytes read.
+        func fill(_ base: UnsafeMutablePointer<UInt8>) -> Int {
             var done = 0
             while done < count {
                 let n = pread(fd, base + done, count - done, off_t(offset + done))
                 if n < 0 {
                     if errno == EINTR { continue }
                     failure = .io(key: key, reason: errnoText())
-                    return
+                    return done
                 }
                 if n == 0 { break }
                 done += n
             }
-            initialized = done
+            return done
+        }
+        var bytes: [UInt8]
+        if var reused = recycler?.reused(count) {
+            let done = reused.withUnsafeMutableBufferPointer { buf in buf.baseAddress.map(fill) ?? 0 }
+            if done < count { reused.removeLast(count - done) }
+            bytes = reused
+        } else {
+            bytes = [UInt8](unsafeUninitializedCapacity: count) { buf, initialized in
+                initialized = buf.baseAddress.map(fill) ?? 0
+            }
         }
         if let failure { throw failure }
         guard bytes.count == count else { throw .io(key: key, reason: "file shrank while reading") }

@@ -26,7 +26,7 @@ import Synchronization
 /// - **System calls run on a `BlockingIOPool`** (the shared one unless given another), never on
 ///   the Swift concurrency pool: every async method suspends while a pool thread does the work.
 ///   A task cancelled before its work starts gets `CancellationError`; started work finishes.
-public struct LocalStore: WritableStore, ListableStore {
+public struct LocalStore: WritableStore, ListableStore, MultiRangeReadableStore, BufferRecyclingStore {
     /// The directory that holds the store.
     public let root: String
     /// Counters for the store's operations (each read, write, delete and listing counts as
@@ -39,6 +39,11 @@ public struct LocalStore: WritableStore, ListableStore {
     /// The directories (key prefixes) this store value has written into, whose stale
     /// temporaries are already cleaned.
     private let cleaned = CleanedDirectories()
+    /// Buffers of decoded chunks handed back (`recycle`), filled by later reads.
+    private let readBuffers = BufferRecycler(limit: 512, byteLimit: LocalStore.recycledBytes)
+
+    /// The most bytes of read buffers kept for reuse (16 MiB).
+    public static let recycledBytes = 16 << 20
 
     /// Seconds after which a temporary file whose writer still runs (or cannot be checked) is
     /// considered abandoned: one hour.
@@ -79,6 +84,54 @@ public struct LocalStore: WritableStore, ListableStore {
         try await ioPool.run { [self] in try read(key, range: range, limit: limit) }
     }
 
+    /// Ranges of one file read by one pool job (one `open`, then a `pread` per range).
+    static let rangesPerJob = 32
+
+    /// The parts `ranges` of the value at `key`, in order, or `nil` when there is none: the
+    /// file is opened once per group of `rangesPerJob` ranges (groups run in parallel on the
+    /// pool), each range read into its own buffer. Every range counts as one `GET`.
+    public func get(_ key: String, ranges: [ByteRange]) async throws -> [[UInt8]]? {
+        if ranges.isEmpty { return [] }
+        let groups = stride(from: 0, to: ranges.count, by: Self.rangesPerJob).map { Array(ranges[$0..<Swift.min($0 + Self.rangesPerJob, ranges.count)]) }
+        let parts = try await Parallel.map(groups, limit: groups.count) { [self] group in
+            try await ioPool.run { [self] in try read(key, ranges: group) }
+        }
+        var out: [[UInt8]] = []
+        out.reserveCapacity(ranges.count)
+        for p in parts {
+            guard let p else {
+                // Found by one group and not by another: the value went away between them.
+                if parts.contains(where: { $0 != nil }) { throw ZarrError.corruptChunk(key: key, reason: "the value disappeared while it was read") }
+                return nil
+            }
+            out.append(contentsOf: p)
+        }
+        return out
+    }
+
+    /// Keeps `buffers` (bytes this store returned, now decoded) for later reads, up to
+    /// `recycledBytes` in all.
+    public func recycle(_ buffers: consuming [[UInt8]]) { readBuffers.recycle(all: buffers) }
+
+    func read(_ key: String, ranges: [ByteRange]) throws(ZarrError) -> [[UInt8]]? {
+        try StoreKey.validate(key)
+        let parts = LocalFS.Components(key)
+        guard let rootFD = try LocalFS.openRoot(root, create: false) else { return nil }
+        defer { close(rootFD) }
+        guard let file = try LocalFS.openValue(root: rootFD, parts) else { return nil }
+        defer { close(file.fd) }
+        var out: [[UInt8]] = []
+        out.reserveCapacity(ranges.count)
+        for range in ranges {
+            metrics?.recordRequest(method: "GET", bytesSent: 0)
+            let r = range.resolved(size: file.size)
+            let bytes = try LocalFS.read(file.fd, offset: r.lowerBound, count: r.count, key: key, recycling: readBuffers)
+            metrics?.recordReceived(bytes.count)
+            out.append(bytes)
+        }
+        return out
+    }
+
     func read(_ key: String, range: ByteRange, limit: Int) throws(ZarrError) -> [UInt8]? {
         try StoreKey.validate(key)
         metrics?.recordRequest(method: "GET", bytesSent: 0)
@@ -89,7 +142,7 @@ public struct LocalStore: WritableStore, ListableStore {
         defer { close(file.fd) }
         let r = range.resolved(size: file.size)
         if r.count > limit { throw .valueTooLarge(key: key, size: r.count, limit: limit) }
-        let bytes = try LocalFS.read(file.fd, offset: r.lowerBound, count: r.count, key: key)
+        let bytes = try LocalFS.read(file.fd, offset: r.lowerBound, count: r.count, key: key, recycling: readBuffers)
         metrics?.recordReceived(bytes.count)
         return bytes
     }

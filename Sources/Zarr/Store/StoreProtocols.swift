@@ -24,6 +24,14 @@ public protocol ReadableStore: Sendable {
 /// should prefer fewer requests, such as one consolidated-metadata read over one read per node.
 public protocol RemoteStore: ReadableStore {}
 
+/// A store that reads values into buffers it keeps for reuse: a reader done with the bytes it
+/// got (decoded them) hands them back, and later reads fill that memory instead of fresh
+/// pages. Handing back a buffer that is still used elsewhere is safe (reuse copies first).
+public protocol BufferRecyclingStore: ReadableStore {
+    /// Takes back buffers that this store's reads returned.
+    func recycle(_ buffers: consuming [[UInt8]])
+}
+
 /// A store that can also be written.
 public protocol WritableStore: ReadableStore {
     /// Stores `value` at `key` atomically: readers see the old value or the new one, never a mix.
