@@ -51,9 +51,10 @@ struct MinibatchLoaderTests {
         #expect(a != (try order(seed: 2, epoch: 0)))
         #expect(a != (try order(seed: 1, epoch: 1)))
         #expect(a != Array(0..<3000), "a shuffled epoch in store order")
-        // Fixed definition: the first rows of seed 1, epoch 0 do not change between builds.
-        let pinned = Array(a.prefix(4))
-        #expect(pinned == (try order(seed: 1, epoch: 0)).prefix(4).map { $0 })
+        // Fixed definition: the first rows of seed 1, epoch 0 do not change between builds or
+        // machines (these values come from a separate Python rendering of SplitMix64 +
+        // Fisher–Yates over the same blocks, windows and batches).
+        #expect(Array(a.prefix(6)) == [2307, 1866, 1064, 1065, 2447, 959])
         // Sequential mode: store order, in batches.
         let seq = try EpochPlan(rowCount: 1000, options: LoaderOptions(batchSize: 64, blockRows: 32, preloadBlocks: 8, shuffle: false))
         #expect(seq.windows.flatMap { w in w.batches.flatMap { b in b.map { w.rows[$0] } } } == Array(0..<1000))

@@ -113,8 +113,11 @@ public struct LocalStore: WritableStore, ListableStore, MultiRangeReadableStore,
     /// `recycledBytes` in all.
     public func recycle(_ buffers: consuming [[UInt8]]) { readBuffers.recycle(all: buffers) }
 
-    func read(_ key: String, ranges: [ByteRange]) throws(ZarrError) -> [[UInt8]]? {
+    /// The parts `ranges` of the value at `key` (one `open`), or `nil` when there is none; a
+    /// part longer than `limit` is refused from the file's size, before anything is read.
+    func read(_ key: String, ranges: [ByteRange], limit: Int = .max) throws(ZarrError) -> [[UInt8]]? {
         try StoreKey.validate(key)
+        for _ in ranges { metrics?.recordRequest(method: "GET", bytesSent: 0) }
         let parts = LocalFS.Components(key)
         guard let rootFD = try LocalFS.openRoot(root, create: false) else { return nil }
         defer { close(rootFD) }
@@ -123,8 +126,8 @@ public struct LocalStore: WritableStore, ListableStore, MultiRangeReadableStore,
         var out: [[UInt8]] = []
         out.reserveCapacity(ranges.count)
         for range in ranges {
-            metrics?.recordRequest(method: "GET", bytesSent: 0)
             let r = range.resolved(size: file.size)
+            if r.count > limit { throw .valueTooLarge(key: key, size: r.count, limit: limit) }
             let bytes = try LocalFS.read(file.fd, offset: r.lowerBound, count: r.count, key: key, recycling: readBuffers)
             metrics?.recordReceived(bytes.count)
             out.append(bytes)
@@ -133,18 +136,7 @@ public struct LocalStore: WritableStore, ListableStore, MultiRangeReadableStore,
     }
 
     func read(_ key: String, range: ByteRange, limit: Int) throws(ZarrError) -> [UInt8]? {
-        try StoreKey.validate(key)
-        metrics?.recordRequest(method: "GET", bytesSent: 0)
-        let parts = LocalFS.Components(key)
-        guard let rootFD = try LocalFS.openRoot(root, create: false) else { return nil }
-        defer { close(rootFD) }
-        guard let file = try LocalFS.openValue(root: rootFD, parts) else { return nil }
-        defer { close(file.fd) }
-        let r = range.resolved(size: file.size)
-        if r.count > limit { throw .valueTooLarge(key: key, size: r.count, limit: limit) }
-        let bytes = try LocalFS.read(file.fd, offset: r.lowerBound, count: r.count, key: key, recycling: readBuffers)
-        metrics?.recordReceived(bytes.count)
-        return bytes
+        try read(key, ranges: [range], limit: limit)?.first
     }
 
     /// What is at `key`: its `st_mode` type and size, `nil` when nothing is. A symbolic link
